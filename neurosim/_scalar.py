@@ -1,0 +1,66 @@
+"""Per-neuron scalar math, written once and shared by the CPU and CUDA kernels.
+
+Every function here is a Numba ``@njit`` scalar function of plain floats and ints, so the
+CPU kernels (``neurosim.kernels.cpu``) and the CUDA kernels (``neurosim.kernels.cuda``) call
+the very same code. Activations and losses are identified by small integer codes; the
+name <-> code tables live here too.
+"""
+import math
+
+from numba import njit
+
+# ---------------------------------------------------------------------------------------
+# activations (chapter 13's activation functions; chapter 14 ignores them while explaining)
+IDENTITY, RELU, LEAKY_RELU, SIGMOID, TANH = 0, 1, 2, 3, 4
+ACTIVATIONS = {"identity": IDENTITY, "relu": RELU, "leaky_relu": LEAKY_RELU,
+               "sigmoid": SIGMOID, "tanh": TANH}
+ACTIVATION_NAMES = {v: k for k, v in ACTIVATIONS.items()}
+LEAKY_SLOPE = 0.01
+
+# losses
+QUADRATIC, BCE, SOFTMAX_CE = 0, 1, 2
+LOSSES = {"quadratic": QUADRATIC, "bce": BCE, "softmax_ce": SOFTMAX_CE}
+LOSS_NAMES = {v: k for k, v in LOSSES.items()}
+
+# roles
+INPUT, BIAS, HIDDEN, OUTPUT = 0, 1, 2, 3
+ROLE_NAMES = {INPUT: "input", BIAS: "bias", HIDDEN: "hidden", OUTPUT: "output"}
+
+
+@njit(cache=True, inline="always")
+def activate(code, z):
+    """Output o = f(z) of a neuron with activation ``code``."""
+    if code == RELU:
+        return z if z > 0.0 else 0.0 * z
+    if code == LEAKY_RELU:
+        return z if z > 0.0 else LEAKY_SLOPE * z
+    if code == SIGMOID:
+        if z >= 0.0:
+            return 1.0 / (1.0 + math.exp(-z))
+        e = math.exp(z)
+        return e / (1.0 + e)
+    if code == TANH:
+        return math.tanh(z)
+    return z
+
+
+@njit(cache=True, inline="always")
+def derivative(code, z, o):
+    """f'(z), given the net input z and the output o = f(z)."""
+    if code == RELU:
+        return 1.0 if z > 0.0 else 0.0
+    if code == LEAKY_RELU:
+        return 1.0 if z > 0.0 else LEAKY_SLOPE
+    if code == SIGMOID:
+        return o * (1.0 - o)
+    if code == TANH:
+        return 1.0 - o * o
+    return 1.0
+
+
+@njit(cache=True, inline="always")
+def softplus(z):
+    """log(1 + e^z) without overflow."""
+    if z > 0.0:
+        return z + math.log1p(math.exp(-z))
+    return math.log1p(math.exp(z))

@@ -1,0 +1,272 @@
+"""CPU kernels: ``@njit(cache=True)`` loops over the edge-list arrays of a Network.
+
+Array arguments (all built once by :class:`neurosim.graph.Network`):
+
+=============  ==========================  ===============================================
+name           shape, dtype                meaning
+=============  ==========================  ===============================================
+act            (n_neurons,) int8           activation code per neuron
+is_out         (n_neurons,) bool           output neurons
+outputs        (n_out,) int64              indexes of the output neurons
+run_ptr        (n_neurons+1,) int64        runs of neuron j: run_ptr[j]:run_ptr[j+1]
+run_edge/src   (n_runs,) int64             first edge / first source neuron of a run
+run_len        (n_runs,) int64             edges in the run (consecutive sources)
+src, dst       (n_edges,) int64            the edge list
+out_ptr        (n_neurons+1,) int64        outgoing edges of i: out_edge[out_ptr[i]:...]
+out_edge       (n_edges,) int64
+w              (n_edges,) float            weights (updated in place)
+z, out, delta  (n_neurons,) float          net input, output, dE/d(output)
+g              (n_neurons,) float          dE/dz = f'(z) * delta ("signal")
+=============  ==========================  ===============================================
+
+Inputs occupy neurons ``0..n_in-1``, the bias neuron is ``n_in`` and neurons
+``n_in+1..n-1`` are in topological order, so the forward pass is ``for j in range(n_in+1, n)``.
+"""
+import math
+
+import numpy as np
+from numba import njit
+
+from .._scalar import (BCE, QUADRATIC, SOFTMAX_CE, activate, derivative, softplus)
+
+
+# ---------------------------------------------------------------------------------------
+# forward (Figs 14-20: outputs flow right, scaled by the weights and summed)
+@njit(cache=True)
+def forward(x, n_in, act, run_ptr, run_edge, run_src, run_len, w, z, out):
+    """One sample forward: ``z_j = sum_i w_ij o_i``, ``o_j = f_j(z_j)`` for every neuron."""
+    n = act.shape[0]
+    for i in range(n_in):
+        z[i] = x[i]
+        out[i] = x[i]
+    z[n_in] = 1.0
+    out[n_in] = 1.0
+    for j in range(n_in + 1, n):
+        s = 0.0
+        for r in range(run_ptr[j], run_ptr[j + 1]):
+            e0 = run_edge[r]
+            s0 = run_src[r]
+            for k in range(run_len[r]):
+                s += w[e0 + k] * out[s0 + k]
+        z[j] = s
+        out[j] = activate(act[j], s)
+
+
+# ---------------------------------------------------------------------------------------
+# loss at the outputs (Figs 14-8 to 14-12; the sign is output minus label)
+@njit(cache=True)
+def output_deltas(loss, act, outputs, z, out, t, delta, g, want_E=True):
+    """Error E of one sample and, for each output, delta = dE/do and g = dE/dz.
+
+    With ``want_E=False`` the bce error (an exp and a log) is skipped and 0 returned.
+
+    quadratic: E = 1/2 sum (o - t)^2, delta = o - t.
+    bce (sigmoid outputs): E = -[t log o + (1-t) log(1-o)] computed from z as
+    softplus(z) - t z; g = o - t exactly, delta = g / (o (1 - o)).
+    softmax_ce (identity outputs = logits): p = softmax(o), E = -sum t log p,
+    delta = g = p - t.
+    """
+    m = outputs.shape[0]
+    E = 0.0
+    if loss == SOFTMAX_CE:
+        mx = -np.inf
+        for k in range(m):
+            v = out[outputs[k]]
+            if v > mx:
+                mx = v
+        se = 0.0
+        for k in range(m):
+            se += math.exp(out[outputs[k]] - mx)
+        lse = mx + math.log(se)
+        for k in range(m):
+            j = outputs[k]
+            E -= t[k] * (out[j] - lse)
+            d = math.exp(out[j] - lse) - t[k]
+            delta[j] = d
+            g[j] = d
+    elif loss == BCE:
+        for k in range(m):
+            j = outputs[k]
+            if want_E:
+                E += softplus(z[j]) - t[k] * z[j]
+            gj = out[j] - t[k]
+            g[j] = gj
+            den = out[j] * (1.0 - out[j])
+            delta[j] = gj / den if den > 1e-300 else gj * 1e300
+    else:
+        for k in range(m):
+            j = outputs[k]
+            d = out[j] - t[k]
+            E += 0.5 * d * d
+            delta[j] = d
+            g[j] = derivative(act[j], z[j], out[j]) * d
+    return E
+
+
+@njit(cache=True)
+def correct(loss, outputs, out, t):
+    """1 if the sample is classified right: threshold 0.5 for one output (or every output
+    under bce), argmax otherwise."""
+    m = outputs.shape[0]
+    if m == 1 or loss == BCE:
+        for k in range(m):
+            if (out[outputs[k]] >= 0.5) != (t[k] >= 0.5):
+                return 0
+        return 1
+    bo = 0
+    bt = 0
+    for k in range(1, m):
+        if out[outputs[k]] > out[outputs[bo]]:
+            bo = k
+        if t[k] > t[bt]:
+            bt = k
+    return 1 if bo == bt else 0
+
+
+# ---------------------------------------------------------------------------------------
+# backward (Figs 14-16 to 14-21: deltas flow left, scaled by the same weights and summed)
+@njit(cache=True)
+def backward(loss, n_in, act, is_out, outputs, out_ptr, out_edge, dst, w, z, out, t,
+             delta, g):
+    """One sample backward, as a gather over outgoing edges.
+
+    delta_i = sum_{i->j} w_ij g_j (the chapter's A-delta = AC x C-delta + AD x D-delta when
+    f' = 1), g_i = f'(z_i) delta_i. Fills delta and g for every neuron (inputs and bias
+    included) and returns the sample's error E. Call after :func:`forward`.
+    """
+    n = act.shape[0]
+    E = output_deltas(loss, act, outputs, z, out, t, delta, g)
+    for i in range(n - 1, -1, -1):
+        if is_out[i]:
+            continue
+        s = 0.0
+        for k in range(out_ptr[i], out_ptr[i + 1]):
+            e = out_edge[k]
+            s += w[e] * g[dst[e]]
+        delta[i] = s
+        g[i] = derivative(act[i], z[i], out[i]) * s if i > n_in else s
+    return E
+
+
+@njit(cache=True)
+def gradient(src, dst, out, g, grad):
+    """dE/dw for every edge i->j: o_i g_j = o_i f'(z_j) delta_j."""
+    for e in range(src.shape[0]):
+        grad[e] = out[src[e]] * g[dst[e]]
+
+
+@njit(cache=True)
+def update(src, dst, out, g, w, lr):
+    """Gradient-descent step (Fig 14-27): AC <- AC - lr * Ao * f'(zC) * C-delta."""
+    for e in range(src.shape[0]):
+        w[e] -= lr * out[src[e]] * g[dst[e]]
+
+
+# ---------------------------------------------------------------------------------------
+# whole epochs: per-sample SGD never returns to Python between samples
+@njit(cache=True)
+def _backward_update(lr, n_in, act, is_out, run_ptr, run_edge, run_src, run_len, w, z,
+                     out, delta, g, grad, fused):
+    """Backward pass as a scatter over incoming runs, in reverse topological order.
+
+    Each consumer j adds w_ij g_j to delta_i before w_ij changes, so when neuron i is
+    reached its delta is complete and computed with the pre-update weights. With
+    ``fused`` the weight changes at once (per-sample SGD, identical to backward then
+    update); otherwise o_i g_j is added to ``grad`` (minibatch).
+    """
+    n = act.shape[0]
+    for i in range(n):
+        if not is_out[i]:
+            delta[i] = 0.0
+    for j in range(n - 1, n_in, -1):
+        if is_out[j]:
+            gj = g[j]
+        else:
+            gj = derivative(act[j], z[j], out[j]) * delta[j]
+            g[j] = gj
+        if gj == 0.0:
+            continue
+        step = lr * gj
+        for r in range(run_ptr[j], run_ptr[j + 1]):
+            e0 = run_edge[r]
+            s0 = run_src[r]
+            if fused:
+                for k in range(run_len[r]):
+                    delta[s0 + k] += w[e0 + k] * gj
+                    w[e0 + k] -= step * out[s0 + k]
+            else:
+                for k in range(run_len[r]):
+                    delta[s0 + k] += w[e0 + k] * gj
+                    grad[e0 + k] += out[s0 + k] * gj
+
+
+@njit(cache=True)
+def train_epoch(X, T, perm, lr, batch, skip_zero, loss, n_in, act, is_out, outputs,
+                run_ptr, run_edge, run_src, run_len, w, z, out, delta, g, grad):
+    """One epoch of SGD over the samples ``X[perm]``; returns (sum of E, updates made).
+
+    The sum of E is the running error during the epoch; it is only computed when
+    ``skip_zero`` needs it (otherwise 0 is returned for it).
+
+    ``batch == 1``: per-sample SGD as in the chapter (forward, deltas, update, next
+    sample). ``batch > 1``: gradients summed over ``batch`` samples, then
+    ``w -= lr * grad / batch``. ``skip_zero``: no update for a sample whose error is 0.
+    """
+    m = w.shape[0]
+    total = 0.0
+    updates = 0
+    fused = batch == 1
+    want_E = skip_zero
+    if not fused:
+        for e in range(m):
+            grad[e] = 0.0
+    nb = 0
+    for s in range(perm.shape[0]):
+        i = perm[s]
+        forward(X[i], n_in, act, run_ptr, run_edge, run_src, run_len, w, z, out)
+        E = output_deltas(loss, act, outputs, z, out, T[i], delta, g, want_E)
+        total += E
+        if skip_zero and E == 0.0:
+            continue
+        _backward_update(lr, n_in, act, is_out, run_ptr, run_edge, run_src, run_len, w, z,
+                         out, delta, g, grad, fused)
+        if fused:
+            updates += 1
+        else:
+            nb += 1
+            if nb == batch:
+                scale = lr / nb
+                for e in range(m):
+                    w[e] -= scale * grad[e]
+                    grad[e] = 0.0
+                nb = 0
+                updates += 1
+    if not fused and nb > 0:
+        scale = lr / nb
+        for e in range(m):
+            w[e] -= scale * grad[e]
+            grad[e] = 0.0
+        updates += 1
+    return total, updates
+
+
+@njit(cache=True)
+def evaluate(X, T, loss, n_in, act, outputs, run_ptr, run_edge, run_src, run_len, w, z,
+             out, delta, g):
+    """Sum of the error and number of correct samples over a data set (weights fixed)."""
+    total = 0.0
+    right = 0
+    for i in range(X.shape[0]):
+        forward(X[i], n_in, act, run_ptr, run_edge, run_src, run_len, w, z, out)
+        total += output_deltas(loss, act, outputs, z, out, T[i], delta, g)
+        right += correct(loss, outputs, out, T[i])
+    return total, right
+
+
+@njit(cache=True)
+def predict(X, n_in, act, outputs, run_ptr, run_edge, run_src, run_len, w, z, out, Y):
+    """Outputs of every output neuron for every sample into ``Y`` (n_samples, n_out)."""
+    for i in range(X.shape[0]):
+        forward(X[i], n_in, act, run_ptr, run_edge, run_src, run_len, w, z, out)
+        for k in range(outputs.shape[0]):
+            Y[i, k] = out[outputs[k]]
