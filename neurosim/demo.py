@@ -1,0 +1,461 @@
+"""The chapter's two-moons experiment (Figs 14-28 to 14-38), and the distribution behind it.
+
+:func:`run_demo` is what ``neurosim demo`` runs:
+
+1. the book's three runs from the same initial weights (``presets.moons_net()``): per-sample
+   SGD at η = 0.5 for 21 epochs, η = 0.05 for 21 and η = 0.01 for 201, with binary
+   cross-entropy as the book's figures used (or the text's quadratic cost);
+2. beyond the book, a seed sweep: the same runs from many initialisations
+   (:func:`neurosim.sweep`), giving per η and epoch the fraction of runs at 100% test
+   accuracy and the median accuracy with a band;
+3. every figure as a PNG, and a summary table (per η: final train and test accuracy, the
+   epoch where test accuracy first reached 100%, training time, CUPS) as ``summary.md``
+   and ``summary.json``, all in one output folder.
+
+Every number in the summary is read from the :class:`~neurosim.History` objects (and the
+sweep's table), never retyped.
+"""
+from __future__ import annotations
+
+import json
+import pathlib
+import time
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import datasets, presets
+from .engine import check_lr
+from .training import History, _check_int, train
+
+#: The book's runs: (η, epochs).
+BOOK_RUNS = ((0.5, 21), (0.05, 21), (0.01, 201))
+
+#: The sample drawn in the four-neuron and 2-2-4-3-2 network figures: (1, 1) -> P1 = 1, P2 = 0.
+_SMALL_NET_SAMPLE = presets.FOUR_NEURON_SAMPLE
+
+
+@dataclass
+class Run:
+    """One of the book's runs: its learning rate, History and trained network."""
+    lr: float
+    epochs: int
+    history: History
+    net: object
+
+
+@dataclass
+class DemoResult:
+    """What :func:`run_demo` did.
+
+    Attributes
+    ----------
+    out : pathlib.Path
+        The output folder.
+    runs : list of Run
+        The book's runs, in the order given.
+    sweep : pandas.DataFrame or None
+        Every epoch of every sweep run (see :func:`neurosim.sweep`), all η together.
+    summary : dict
+        What ``summary.json`` holds.
+    files : list of pathlib.Path
+        Every file written.
+    wall_time : float
+        Seconds for the whole demo, JIT compilation and figures included.
+    """
+    out: pathlib.Path
+    runs: list
+    sweep: object
+    summary: dict
+    files: list = field(default_factory=list)
+    wall_time: float = 0.0
+
+
+# -- argument checks ---------------------------------------------------------------------
+def _check_runs(runs):
+    try:
+        runs = [tuple(r) for r in runs]
+    except TypeError:
+        raise ValueError(f"runs must be a list of (lr, epochs) pairs, got {runs!r}") from None
+    if not runs:
+        raise ValueError("runs must not be empty")
+    out = []
+    for r in runs:
+        if len(r) != 2:
+            raise ValueError(f"each run is a pair (lr, epochs), got {r!r}")
+        out.append((check_lr(r[0]), _check_int(r[1], "epochs", 1)))
+    lrs = [lr for lr, _ in out]
+    if len(set(lrs)) != len(lrs):
+        raise ValueError(f"learning rates must differ between runs, got {lrs}")
+    return out
+
+
+def _check_seeds(seeds):
+    if isinstance(seeds, (int, np.integer)) and not isinstance(seeds, bool):
+        if seeds < 1:
+            raise ValueError(f"seeds must be >= 1 (or a list of seeds), got {seeds}")
+        return list(range(int(seeds)))
+    try:
+        seeds = [int(s) for s in seeds]
+    except (TypeError, ValueError):
+        raise ValueError(f"seeds must be a count or a list of integers, got {seeds!r}") from None
+    if not seeds:
+        raise ValueError("seeds must not be empty")
+    return seeds
+
+
+# -- the summary ---------------------------------------------------------------------------
+def run_summary(history):
+    """One row of the summary table, read from a History.
+
+    Parameters
+    ----------
+    history : History
+        With a test set.
+
+    Returns
+    -------
+    dict
+        ``lr, epochs, final_train_acc, final_test_acc, final_train_loss, final_test_loss,
+        first_epoch_100_test`` (an int, or ``"never"``), ``train_time_s, compile_time_s,
+        cups, diverged_epoch`` (None if it did not diverge).
+    """
+    if not isinstance(history, History):
+        raise ValueError(f"expected a History, got {type(history).__name__}")
+    if history.test_acc is None:
+        raise ValueError("the summary needs a history with a test set")
+    first = history.first_epoch_at(1.0, "test")
+    return {"lr": float(history.lr), "epochs": int(history.epochs),
+            "final_train_acc": float(history.train_acc[-1]),
+            "final_test_acc": float(history.test_acc[-1]),
+            "final_train_loss": float(history.train_loss[-1]),
+            "final_test_loss": float(history.test_loss[-1]),
+            "first_epoch_100_test": "never" if first is None else int(first),
+            "train_time_s": float(history.train_time),
+            "compile_time_s": float(getattr(history, "compile_time", 0.0)),
+            "cups": float(history.cups),
+            "diverged_epoch": history.diverged_epoch}
+
+
+def sweep_summary(df):
+    """Per η, what the seeds did: one dict per learning rate.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The result of :func:`neurosim.sweep` (one topology).
+
+    Returns
+    -------
+    list of dict
+        ``lr, epochs, seeds, reached_100`` (runs whose test accuracy was 100% at some
+        epoch), ``frac_reached_100``, ``at_100_final`` (runs at 100% after the last epoch),
+        ``frac_at_100_final``, ``median_first_epoch`` (over the runs that reached it, or
+        None), ``first_epoch_range`` ([min, max] or None), ``median_final_test_acc``,
+        ``p10_final_test_acc``, ``p90_final_test_acc``, ``diverged``.
+    """
+    from .sweeps import per_run
+    pr = per_run(df, acc=1.0, which="test")
+    out = []
+    for lr, g in pr.groupby("lr", sort=False):
+        epochs = int(df.loc[df["lr"] == lr, "epoch"].max())
+        first = g["first_epoch"].to_numpy()
+        hit = first[np.isfinite(first)]
+        final = g["final_acc"].to_numpy()
+        n = len(g)
+        at_end = int(np.sum(final >= 1.0 - 1e-12))
+        out.append({"lr": float(lr), "epochs": epochs, "seeds": n,
+                    "reached_100": int(len(hit)), "frac_reached_100": len(hit) / n,
+                    "at_100_final": at_end, "frac_at_100_final": at_end / n,
+                    "median_first_epoch": float(np.median(hit)) if len(hit) else None,
+                    "first_epoch_range": [int(hit.min()), int(hit.max())] if len(hit)
+                    else None,
+                    "median_final_test_acc": float(np.median(final)),
+                    "p10_final_test_acc": float(np.percentile(final, 10)),
+                    "p90_final_test_acc": float(np.percentile(final, 90)),
+                    "diverged": int(g["diverged"].sum())})
+    return out
+
+
+def _fmt_first(v):
+    return "never" if v == "never" else str(v)
+
+
+def runs_table(rows):
+    """The runs' summary rows (from :func:`run_summary`) as a Markdown table."""
+    head = ("| η | epochs | final train acc | final test acc | first epoch at 100% test "
+            "| training time (s) | CUPS |\n|---:|---:|---:|---:|---:|---:|---:|")
+    lines = [head]
+    for r in rows:
+        div = f" (diverged at {r['diverged_epoch']})" if r["diverged_epoch"] else ""
+        lines.append(f"| {r['lr']:g} | {r['epochs']}{div} | {r['final_train_acc']:.4f} | "
+                     f"{r['final_test_acc']:.4f} | {_fmt_first(r['first_epoch_100_test'])} | "
+                     f"{r['train_time_s']:.3f} | {r['cups']:.3g} |")
+    return "\n".join(lines)
+
+
+def sweep_table(rows):
+    """The sweep's per-η rows (from :func:`sweep_summary`) as a Markdown table."""
+    head = ("| η | epochs | seeds | reached 100% test (any epoch) | at 100% after the last "
+            "epoch | first epoch at 100%: median [range] | final test acc: median "
+            "(10th-90th pct) |\n|---:|---:|---:|---:|---:|---:|---:|")
+    lines = [head]
+    for r in rows:
+        if r["median_first_epoch"] is None:
+            fe = "—"
+        else:
+            lo, hi = r["first_epoch_range"]
+            fe = f"{r['median_first_epoch']:g} [{lo}–{hi}]"
+        lines.append(f"| {r['lr']:g} | {r['epochs']} | {r['seeds']} | "
+                     f"{r['reached_100']}/{r['seeds']} ({r['frac_reached_100']:.0%}) | "
+                     f"{r['at_100_final']}/{r['seeds']} ({r['frac_at_100_final']:.0%}) | "
+                     f"{fe} | {r['median_final_test_acc']:.3f} "
+                     f"({r['p10_final_test_acc']:.3f}–{r['p90_final_test_acc']:.3f}) |")
+    return "\n".join(lines)
+
+
+# -- figures -------------------------------------------------------------------------------
+def _figure(figsize, ncols=1):
+    from matplotlib.figure import Figure
+    fig = Figure(figsize=figsize, layout="constrained")
+    axes = fig.subplots(1, ncols)
+    return fig, axes
+
+
+def _save(fig, path, dpi, files):
+    fig.savefig(path, dpi=dpi)
+    files.append(path)
+
+
+def _lr_tag(lr):
+    return f"lr{lr:g}"
+
+
+def _error_curve_figure(out, dpi, files):
+    """Figs 14-9/14-10 from :mod:`neurosim.tracing`; returns False if it is not available."""
+    try:
+        from . import tracing
+        plot_error_curve = tracing.plot_error_curve
+        error_curve = tracing.error_curve
+    except (ImportError, AttributeError):
+        return False
+    net = presets.four_neuron()
+    x, t = presets.FOUR_NEURON_SAMPLE
+    curve = error_curve(net, x, t, "C")
+    fig, ax = _figure((5.5, 4))
+    plot_error_curve(curve, ax=ax)
+    _save(fig, out / "error_curve.png", dpi, files)
+    return True
+
+
+def _write_figures(out, d, runs, net0, df, dpi, files, skipped):
+    from . import plots
+    # Fig 14-28: the data
+    fig, ax = _figure((5.5, 4.8))
+    plots.plot_data(d.X_train, d.y_train, ax, X_test=d.X_test, y_test=d.y_test,
+                    title=f"Two moons: {len(d.X_train)} train (filled), "
+                          f"{len(d.X_test)} test (hollow)")
+    _save(fig, out / "data.png", dpi, files)
+    # Figs 14-5/14-6, 14-22, 14-29: the networks with outputs, deltas and weights
+    x, t = _SMALL_NET_SAMPLE
+    fig, ax = _figure((6.5, 3.6))
+    plots.plot_network(presets.four_neuron(), ax, x=x, y=t,
+                       title="Four-neuron net (Fig 14-5), sample (1, 1) → (1, 0)")
+    _save(fig, out / "network_four_neuron.png", dpi, files)
+    fig, ax = _figure((11, 6.2))
+    plots.plot_network(presets.net_22432(), ax, x=x, y=t,
+                       title="2-2-4-3-2 net (Fig 14-22), seed 0, sample (1, 1) → (1, 0)")
+    _save(fig, out / "network_22432.png", dpi, files)
+    fig, ax = _figure((10, 7))
+    m = net0.copy()
+    plots.plot_network(m, ax, x=d.X_train[0], y=d.y_train[:1], digits=3,
+                       title=f"Moons net (Fig 14-29) at its initial weights, first training "
+                             f"sample ({d.X_train[0][0]:.2f}, {d.X_train[0][1]:.2f}) → "
+                             f"{int(d.y_train[0])}")
+    _save(fig, out / "network_moons.png", dpi, files)
+    # Figs 14-9/14-10: error curve and tangent (from the tracing module)
+    if not _error_curve_figure(out, dpi, files):
+        skipped.append("error_curve.png (neurosim.tracing not available)")
+    # Figs 14-30 to 14-38: one set per learning rate
+    for r in runs:
+        h, tag = r.history, _lr_tag(r.lr)
+        s = run_summary(h)
+        fig, ax = _figure((5.2, 4.8))
+        plots.plot_boundary(r.net, d.X_test, d.y_test, ax,
+                            title=f"η = {r.lr:g}, after {h.epochs} epochs: test accuracy "
+                                  f"{s['final_test_acc']:.3f}")
+        _save(fig, out / f"{tag}_boundary.png", dpi, files)
+        fig, (a1, a2) = _figure((10, 3.6), ncols=2)
+        plots.plot_accuracy(h, a1, title=f"η = {r.lr:g}: accuracy")
+        plots.plot_loss(h, a2, title=f"η = {r.lr:g}: loss")
+        _save(fig, out / f"{tag}_curves.png", dpi, files)
+        fig, ax = _figure((9.5, 5))
+        plots.plot_weights(h, ax, title=f"η = {r.lr:g}: all {h.weights.shape[1]} weights "
+                                        "per epoch")
+        _save(fig, out / f"{tag}_weights.png", dpi, files)
+    if df is not None:
+        from .sweeps import plot_sweep
+        lrs = list(dict.fromkeys(df["lr"]))
+        n = int(df["seed"].nunique())
+        from matplotlib.figure import Figure
+        fig = Figure(figsize=(4.2 * len(lrs) + 0.6, 6.4), layout="constrained")
+        grid = fig.subplots(2, len(lrs), squeeze=False)
+        for c, lr in enumerate(lrs):
+            top, bottom = grid[0, c], grid[1, c]
+            plot_sweep(df[df["lr"] == lr], ax=[top, bottom])
+            top.set_title(f"η = {lr:g}: median test accuracy\nand 10th–90th percentile band",
+                          fontsize=10)
+            bottom.set_title(f"η = {lr:g}: fraction of runs at\n100% test accuracy",
+                             fontsize=10)
+            for a in (top, bottom):
+                a.legend().remove()
+                a.set_xlim(0, int(df.loc[df["lr"] == lr, "epoch"].max()))
+                a.grid(alpha=0.3)
+        fig.suptitle(f"Seed sweep: {n} initialisations per η, per-sample SGD, "
+                     "test set after every epoch")
+        _save(fig, out / "sweep.png", dpi, files)
+
+
+# -- the demo --------------------------------------------------------------------------
+def run_demo(out="neurosim-demo", *, runs=BOOK_RUNS, loss="bce", seed=presets.MOONS_SEED,
+             seeds=50, sweep=True, n_jobs=1, progress=False, figures=True, dpi=110):
+    """Run the chapter's two-moons experiment and write figures and a summary.
+
+    Parameters
+    ----------
+    out : str or path-like
+        Output folder (created if needed; files in it are overwritten).
+    runs : sequence of (float, int)
+        (η, epochs) of each run; default the book's ``BOOK_RUNS``.
+    loss : {"bce", "quadratic"}
+        ``bce`` as the book's figures were made, ``quadratic`` the text's cost.
+    seed : int
+        Seed of the initial weights shared by the runs (``presets.moons_net(seed=...)``).
+    seeds : int or sequence of int
+        The sweep's initialisations: a count n (seeds 0..n-1) or explicit seeds.
+    sweep : bool
+        Run the seed sweep.
+    n_jobs : int
+        Parallel jobs for the sweep (see :func:`neurosim.sweep`).
+    progress : bool
+        Progress bars (tqdm) while training.
+    figures : bool
+        Write the PNGs (the summary is always written).
+    dpi : int
+        Resolution of the PNGs.
+
+    Returns
+    -------
+    DemoResult
+
+    Raises
+    ------
+    ValueError
+        For bad arguments, before anything runs or is written.
+    """
+    t_start = time.perf_counter()
+    runs = _check_runs(runs)
+    if loss not in ("bce", "quadratic"):
+        raise ValueError(f"loss must be 'bce' or 'quadratic', got {loss!r}")
+    seed = _check_int(seed, "seed", 0)
+    seeds = _check_seeds(seeds)
+    for name, val in (("sweep", sweep), ("progress", progress), ("figures", figures)):
+        if not isinstance(val, (bool, np.bool_)):
+            raise ValueError(f"{name} must be True or False, got {val!r}")
+    dpi = _check_int(dpi, "dpi", 20)
+    try:
+        out = pathlib.Path(out)
+    except TypeError:
+        raise ValueError(f"out must be a path, got {out!r}") from None
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"out {str(out)!r} exists and is not a folder")
+    out.mkdir(parents=True, exist_ok=True)
+
+    d = datasets.moons()
+    net0 = presets.moons_net(seed=seed, loss=loss)
+    done = []
+    for lr, epochs in runs:
+        net = net0.copy()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)   # divergence is in the summary
+            h = train(net, d.X_train, d.y_train, lr=lr, epochs=epochs, X_test=d.X_test,
+                      y_test=d.y_test, progress=progress)
+        done.append(Run(lr, epochs, h, net))
+
+    df = None
+    if sweep:
+        import pandas as pd
+        from .sweeps import sweep as run_sweep
+
+        def build(s):
+            return presets.moons_net(seed=s, loss=loss)
+
+        parts = []
+        for lr, epochs in runs:
+            parts.append(run_sweep(build, d.X_train, d.y_train, lrs=[lr], seeds=seeds,
+                                   epochs=epochs, X_test=d.X_test, y_test=d.y_test,
+                                   n_jobs=n_jobs, progress=progress,
+                                   topology_name="moons"))
+        df = pd.concat(parts, ignore_index=True)
+    t_train = time.perf_counter() - t_start
+
+    files, skipped = [], []
+    if figures:
+        _write_figures(out, d, done, net0, df, dpi, files, skipped)
+    rows = [run_summary(r.history) for r in done]
+    summary = {
+        "settings": {
+            "data": f"two moons (datasets.moons()): {len(d.X_train)} train / "
+                    f"{len(d.X_test)} test points",
+            "network": repr(net0), "init_seed": seed, "loss": loss,
+            "method": "per-sample SGD (batch size 1), reshuffled every epoch",
+            "runs": [[lr, ep] for lr, ep in runs],
+            "sweep_seeds": seeds if sweep else None},
+        "runs": rows,
+        "per_epoch": [{"lr": r.lr, "train_acc": r.history.train_acc.tolist(),
+                       "test_acc": r.history.test_acc.tolist(),
+                       "train_loss": r.history.train_loss.tolist(),
+                       "test_loss": r.history.test_loss.tolist()} for r in done],
+        "sweep": sweep_summary(df) if df is not None else None,
+        "figures": [p.name for p in files],
+        "figures_skipped": skipped,
+        "train_and_sweep_time_s": t_train,
+    }
+    if df is not None:
+        df.to_csv(out / "sweep.csv", index=False)
+        files.append(out / "sweep.csv")
+    wall = time.perf_counter() - t_start
+    summary["wall_time_s"] = wall
+    (out / "summary.md").write_text(summary_markdown(summary), encoding="utf-8")
+    with open(out / "summary.json", "w", encoding="utf-8") as fh:
+        json.dump(summary, fh, indent=1, allow_nan=True)
+    files += [out / "summary.md", out / "summary.json"]
+    return DemoResult(out, done, df, summary, files, wall)
+
+
+def summary_markdown(summary):
+    """``summary.md``'s text from the summary dict of :func:`run_demo`."""
+    s = summary["settings"]
+    lines = ["# neurosim demo: the chapter's two-moons classifier", "",
+             f"- Data: {s['data']}", f"- Network: {s['network']}",
+             f"- Initial weights: `presets.moons_net(seed={s['init_seed']})`, the same for "
+             "every η", f"- Loss: {s['loss']}; {s['method']}", "",
+             "## The book's runs", "", runs_table(summary["runs"]), ""]
+    if summary["sweep"] is not None:
+        n = len(s["sweep_seeds"])
+        lines += ["## Seed sweep", "",
+                  f"The same runs from {n} initialisations (seeds "
+                  f"{min(s['sweep_seeds'])}–{max(s['sweep_seeds'])}; each seed sets the "
+                  "initial weights and the shuffling).", "",
+                  sweep_table(summary["sweep"]), ""]
+    lines += [f"Wall time {summary.get('wall_time_s', float('nan')):.1f} s "
+              f"(training and sweep {summary['train_and_sweep_time_s']:.1f} s), "
+              "JIT compilation included.", ""]
+    if summary["figures"]:
+        lines += ["## Figures", ""]
+        lines += [f"![{f}]({f})" for f in summary["figures"]]
+        lines.append("")
+    if summary["figures_skipped"]:
+        lines += ["Not drawn: " + "; ".join(summary["figures_skipped"]), ""]
+    return "\n".join(lines)
