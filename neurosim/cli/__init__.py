@@ -7,6 +7,7 @@ import sys
 #: subcommand -> module that implements it
 COMMANDS = {
     "demo": "neurosim.cli.demo",
+    "trace": "neurosim.cli.trace",
 }
 
 

@@ -1,0 +1,138 @@
+"""The chapter's slow learner (section "一种缓慢的学习方式", a slow way to learn).
+
+For each sample: pick one weight at random, freeze everything else, add a small random m
+centred on 0, re-evaluate the same sample, keep the change if that sample's error fell
+and undo it otherwise; a number of tries per sample, then the next sample, epoch after
+epoch. It returns the same :class:`neurosim.History` as :func:`neurosim.train`, with
+``method="slow"`` and ``forward_passes`` counted, so both learners can be compared on the
+same network and data by error vs forward passes (:func:`passes`) and vs wall time.
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from . import engine
+from .kernels import slow as K
+from .training import History, _check_int
+
+
+def slow_learn(net, X, y, *, epochs=10, tries=10, scale=0.05, shuffle=True, seed=0,
+               X_test=None, y_test=None):
+    """Train ``net`` in place with the chapter's slow learner; return a :class:`History`.
+
+    Parameters
+    ----------
+    net : Network
+    X : array_like (n_samples, n_inputs)
+    y : array_like
+        Targets fitting ``net``'s loss.
+    epochs : int
+        Passes over the samples (>= 0).
+    tries : int
+        Random weight changes tried per sample (>= 1).
+    scale : float
+        Standard deviation of the change m ~ N(0, scale²) (> 0).
+    shuffle : bool
+        Reshuffle the samples every epoch.
+    seed : int or numpy Generator
+        Seeds the shuffles, the weights picked and the changes tried.
+    X_test, y_test : array_like, optional
+        Evaluated after every epoch.
+
+    Returns
+    -------
+    History
+        ``method="slow"``; ``lr`` holds ``scale``; ``forward_passes`` counts every
+        forward pass made while learning: (1 + tries) per sample step (evaluation
+        passes are not counted, as for :func:`neurosim.train`).
+
+    Raises
+    ------
+    ValueError
+        For bad input, before any weight changes.
+    """
+    Xa = engine.as_inputs(net, X)
+    T = engine.as_targets(net, y, Xa.shape[0])
+    epochs = _check_int(epochs, "epochs", 0)
+    tries = _check_int(tries, "tries", 1)
+    try:
+        scale = float(scale)
+    except (TypeError, ValueError):
+        raise ValueError(f"scale must be a number, got {scale!r}") from None
+    if not np.isfinite(scale) or scale <= 0:
+        raise ValueError(f"scale must be finite and > 0, got {scale}")
+    if (X_test is None) != (y_test is None):
+        raise ValueError("give both X_test and y_test, or neither")
+    if X_test is not None:
+        Xt = engine.as_inputs(net, X_test, "X_test")
+        Tt = engine.as_targets(net, y_test, Xt.shape[0], "y_test")
+    if net.n_edges == 0:
+        raise ValueError("the network has no weights to learn")
+    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    n = Xa.shape[0]
+    w = net.weights
+    z, out, delta, g = engine.scratch(net)
+
+    def run(perm, edges, steps):
+        return K.slow_epoch(Xa, T, perm, edges, steps, net.loss, net.n_inputs, net.act,
+                            net.output_idx, net.run_ptr, net.run_edge, net.run_src,
+                            net.run_len, w, z, out, delta, g)
+
+    t0 = time.perf_counter()                # compile (or load from cache) off the clock
+    run(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, net.dtype))
+    compile_time = time.perf_counter() - t0
+    tl, ta = engine.evaluate(net, Xa, T)
+    train_loss, train_acc, hist_w = [tl], [ta], [w.copy()]
+    test_loss, test_acc = [], []
+    if X_test is not None:
+        a, b = engine.evaluate(net, Xt, Tt)
+        test_loss.append(a)
+        test_acc.append(b)
+    times, passes = [], 0
+    for _ in range(epochs):
+        perm = rng.permutation(n) if shuffle else np.arange(n)
+        edges = rng.integers(0, net.n_edges, size=n * tries).astype(np.int64)
+        steps = rng.normal(0.0, scale, size=n * tries).astype(net.dtype)
+        t0 = time.perf_counter()
+        _, p = run(perm.astype(np.int64), edges, steps)
+        times.append(time.perf_counter() - t0)
+        passes += int(p)
+        tl, ta = engine.evaluate(net, Xa, T)
+        train_loss.append(tl)
+        train_acc.append(ta)
+        hist_w.append(w.copy())
+        if X_test is not None:
+            a, b = engine.evaluate(net, Xt, Tt)
+            test_loss.append(a)
+            test_acc.append(b)
+    return History(lr=scale, batch_size=1, edge_names=net.edge_names,
+                   train_loss=np.array(train_loss), train_acc=np.array(train_acc),
+                   weights=np.array(hist_w), epoch_time=np.array(times),
+                   test_loss=np.array(test_loss) if X_test is not None else None,
+                   test_acc=np.array(test_acc) if X_test is not None else None,
+                   samples=n * len(times), forward_passes=passes, method="slow",
+                   compile_time=compile_time)
+
+
+def passes(hist):
+    """Cumulative forward passes at each row of a History (0 before training), for
+    plotting error vs forward passes: both learners make the same number of passes in
+    every epoch (n per epoch for gradient descent, n·(1 + tries) for the slow learner).
+
+    Returns
+    -------
+    ndarray (epochs_run + 1,)
+    """
+    if not isinstance(hist, History):
+        raise ValueError(f"hist must be a History, got {type(hist).__name__}")
+    per = hist.forward_passes / hist.epochs if hist.epochs else 0.0
+    return np.arange(hist.epochs + 1) * per
+
+
+def passes_to_reach(hist, error):
+    """Forward passes after which the training error was first <= ``error`` (None if
+    never)."""
+    hit = np.flatnonzero(hist.train_loss <= error)
+    return int(passes(hist)[hit[0]]) if len(hit) else None

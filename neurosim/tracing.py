@@ -1,0 +1,826 @@
+"""Seeing backprop one neuron at a time: :func:`trace`, :func:`gradcheck`, recording.
+
+* :func:`trace` runs one sample forward and backward (weights unchanged) and returns a
+  :class:`Trace` that explains any neuron in the chapter's notation, with the numbers::
+
+      Co = AC·Ao + BC·Bo = 0.30·0.50 + (−0.20)·0.80 = −0.01
+      Aδ = AC·Cδ + AD·Dδ = 0.30·(−1.01) + 0.40·0.28 = −0.191
+      AC ← AC − η·Ao·Cδ = 0.30 − 0.10·0.50·(−1.01) = 0.3505
+
+  as text (:meth:`Trace.explain`) and as data (:meth:`Trace.neuron`), and runs the
+  perturbation experiment of Figs 14-3, 14-4, 14-7 (:meth:`Trace.perturb`).
+* :func:`gradcheck` compares every weight's backprop gradient with a central finite
+  difference and names the worst weights.
+* ``train(..., record=[...])`` stores chosen neurons' outputs and deltas at every sample
+  step (:class:`Records`, built by :func:`_recorder`).
+* :func:`error_curve` (from :mod:`neurosim.curves`): the error as one output or weight
+  sweeps a range, with the tangent whose slope is δ.
+
+Notation: when every neuron name is one character (the chapter's networks) values are
+written as in the book: ``Ao`` (A's output), ``Aδ`` (A's delta), ``zA`` (its net input),
+``AC`` (the weight from A to C), ``tC`` (C's target). Otherwise ``o[h1_0]``,
+``δ[h1_0]``, ``z[h1_0]``, ``w[h1_0->y0]``, ``t[y0]``. ``δ`` is ∂E/∂(output) and
+``f′(z)·δ`` = ∂E/∂z.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from . import engine
+from ._scalar import BCE, BIAS, IDENTITY, INPUT, QUADRATIC, derivative
+from .curves import ErrorCurve, error_curve  # noqa: F401  (re-exported)
+from .kernels import tracing as K
+from .kernels.cpu import output_deltas
+
+__all__ = ["trace", "Trace", "NeuronTrace", "Term", "Update", "Perturbation", "gradcheck",
+           "GradCheck", "Records", "error_curve", "ErrorCurve"]
+
+
+# ---------------------------------------------------------------------------------------
+# number formatting and notation
+def fmt(v, digits=4, ascii=False):
+    """A number for explanations: ``digits`` significant digits, at least two decimals
+    (0.3 -> ``0.30``, -0.191 -> ``−0.191``), a true minus sign unless ``ascii``."""
+    v = float(v)
+    if v == 0.0:
+        v = 0.0                                  # no "-0"
+    s = f"{v:.{digits}g}"
+    if "e" not in s and "n" not in s:           # not exponent, nan or inf
+        dec = len(s.split(".")[1]) if "." in s else 0
+        if dec < 2:
+            s = f"{v:.2f}"
+    return s if ascii else s.replace("-", "−")
+
+
+class _Notation:
+    """Names of values in the chapter's style (``Ao``, ``Aδ``, ``AC``) or bracketed."""
+
+    def __init__(self, net, ascii=False, digits=4):
+        self.net = net
+        self.ascii = ascii
+        self.digits = digits
+        self.short = all(len(nm) == 1 for nm in net.neuron_names)
+        self.d = "d" if ascii else "δ"
+        self.dot = "*" if ascii else "·"
+        self.minus = "-" if ascii else "−"
+        self.arrow = "<-" if ascii else "←"
+        self.eta = "lr" if ascii else "η"
+        self.prime = "'" if ascii else "′"
+        self.times = "x" if ascii else "×"
+
+    def o(self, nm):
+        if nm == self.net.bias_name:
+            return "1"
+        return f"{nm}o" if self.short else f"o[{nm}]"
+
+    def delta(self, nm):
+        return f"{nm}{self.d}" if self.short else f"{self.d}[{nm}]"
+
+    def z(self, nm):
+        return f"z{nm}" if self.short else f"z[{nm}]"
+
+    def t(self, nm):
+        return f"t{nm}" if self.short else f"t[{nm}]"
+
+    def w(self, src, dst):
+        return f"{src}{dst}" if self.short else f"w[{src}->{dst}]"
+
+    def fprime(self, act_name, nm):
+        return f"{act_name}{self.prime}({self.z(nm)})"
+
+    def num(self, v, paren=True):
+        """A number; negative ones in parentheses when they follow an operator."""
+        s = fmt(v, self.digits, self.ascii)
+        return f"({s})" if paren and float(v) < 0 else s
+
+    def val(self, v):
+        return fmt(v, self.digits, self.ascii)
+
+    def plus(self, parts):
+        return " + ".join(parts) if parts else "0"
+
+    def text(self, s):
+        return s.replace("−", "-").replace("·", "*").replace("δ", "d").replace(
+            "′", "'").replace("η", "lr").replace("←", "<-").replace("×", "x").replace(
+            "½", "1/2").replace("²", "^2").replace("Σ", "sum").replace("∂", "d").replace("≈", "~").replace(
+            "—", "-").replace("→", "->") if self.ascii else s
+
+
+# ---------------------------------------------------------------------------------------
+# structured data
+@dataclass(frozen=True)
+class Term:
+    """One term of a forward or backward sum.
+
+    Forward (into neuron j from ``neuron``): ``product = weight * value`` with ``value``
+    the source's output and ``slope = 1``. Backward (from consumer ``neuron``):
+    ``product = weight * slope * value`` with ``slope = f′(z)`` of the consumer and
+    ``value`` its delta.
+    """
+    edge: str
+    weight: float
+    neuron: str
+    value: float
+    slope: float
+    product: float
+
+
+@dataclass(frozen=True)
+class Update:
+    """The gradient-descent step of one incoming edge (Fig 14-27):
+    ``new = weight − lr · source_output · slope · delta``, ``gradient = source_output ·
+    slope · delta`` (``slope`` = f′(z) of the neuron the edge feeds)."""
+    edge: str
+    weight: float
+    source: str
+    source_output: float
+    slope: float
+    delta: float
+    lr: float
+    gradient: float
+    new_weight: float
+
+
+@dataclass(frozen=True)
+class NeuronTrace:
+    """Everything about one neuron for one sample.
+
+    Attributes
+    ----------
+    name, role, activation : str
+    z, output : float
+        Net input and output (for inputs and the bias both are the given value / 1).
+    slope : float
+        f′(z) (1 for inputs, the bias and identity neurons).
+    delta : float
+        ∂E/∂(output).
+    signal : float
+        ∂E/∂z = slope · delta.
+    forward : tuple of Term
+        The incoming weighted sum (empty for inputs and the bias).
+    backward : tuple of Term
+        The sum over consumers that gives ``delta`` (empty for outputs).
+    updates : tuple of Update
+        One per incoming edge.
+    target : float or None
+        The label, for outputs.
+    loss : str
+    """
+    name: str
+    role: str
+    activation: str
+    z: float
+    output: float
+    slope: float
+    delta: float
+    signal: float
+    forward: tuple
+    backward: tuple
+    updates: tuple
+    target: float | None
+    loss: str
+
+    def as_dict(self):
+        """The same content as plain dicts and lists (e.g. for JSON)."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Perturbation:
+    """Prediction vs measurement when one output or weight changes by ``m``.
+
+    Attributes
+    ----------
+    what : str
+        Neuron or edge name. ``kind`` is ``"output"`` or ``"weight"``.
+    m : float
+    slope : float
+        δ of the neuron (``"output"``) or the weight's gradient ∂E/∂w (``"weight"``).
+    predicted : float
+        Em = m × slope.
+    measured : float
+        E after − E before, from a real forward pass with everything else frozen.
+    error_before, error_after : float
+    chain : tuple of dict
+        For each consumer C of the changed value: ``neuron``, ``edge``, ``weight``,
+        ``slope`` (f′(zC)), ``predicted_change`` (Cm = m·w·f′(zC), or m·source·f′(zC) for
+        a weight), ``measured_change`` (C's output after − before, through all paths),
+        ``delta`` (Cδ) and ``error_change`` (Cm·Cδ). The error changes sum to
+        ``predicted``.
+    """
+    what: str
+    kind: str
+    m: float
+    slope: float
+    predicted: float
+    measured: float
+    error_before: float
+    error_after: float
+    chain: tuple
+    _text: str = ""
+
+    @property
+    def gap(self):
+        """measured − predicted (O(m²) for smooth activations)."""
+        return self.measured - self.predicted
+
+    @property
+    def rel_gap(self):
+        """|gap| / |predicted| (inf when the prediction is 0 and the gap is not)."""
+        if self.predicted == 0.0:
+            return 0.0 if self.gap == 0.0 else float("inf")
+        return abs(self.gap) / abs(self.predicted)
+
+    def __str__(self):
+        return self._text
+
+
+class Trace:
+    """One sample traced through a network (built by :func:`trace`).
+
+    Attributes
+    ----------
+    net : Network
+        A private copy of the traced network (weights as they were).
+    x, target : ndarray
+        The sample and its target row (one value per output).
+    z, outs, deltas, signal : ndarray (n_neurons,)
+        Net input, output, δ = ∂E/∂o and ∂E/∂z of every neuron.
+    grad : ndarray (n_edges,)
+        ∂E/∂w of every edge, in ``net.edge_names`` order.
+    error : float
+        The sample's error E.
+    lr : float
+        η used in the update lines.
+    """
+
+    def __init__(self, net, x, t, lr):
+        self.net = net
+        self.x = x
+        self.target = t
+        self.lr = lr
+        engine.forward(net, x)
+        self.error = float(engine.backward(net, t))
+        self.z = net.z.copy()
+        self.outs = net.outs.copy()
+        self.deltas = net.deltas.copy()
+        self.signal = engine.signal(net).copy()
+        self.grad = self.outs[net.src] * self.signal[net.dst]
+
+    # -- data -------------------------------------------------------------------------
+    def _slope(self, j):
+        """f′(z) of neuron j (1 for inputs, the bias and identity neurons)."""
+        net = self.net
+        if j < net.first or net.act[j] == IDENTITY:
+            return 1.0
+        return float(derivative(int(net.act[j]), float(self.z[j]), float(self.outs[j])))
+
+    def neuron(self, name):
+        """Structured trace of neuron ``name``: a :class:`NeuronTrace`.
+
+        Raises
+        ------
+        ValueError
+            If the network has no such neuron.
+        """
+        net = self.net
+        j = _neuron_index(net, name)
+        names = net.neuron_names
+        fwd = []
+        for e in net.incoming(name):
+            s = int(net.src[e])
+            fwd.append(Term(net.edge_names[e], float(net.weights[e]), names[s],
+                            float(self.outs[s]), 1.0, float(net.weights[e] * self.outs[s])))
+        bwd = []
+        if not net.is_output[j]:
+            for e in net.outgoing(name):
+                c = int(net.dst[e])
+                sl = self._slope(c)
+                bwd.append(Term(net.edge_names[e], float(net.weights[e]), names[c],
+                                float(self.deltas[c]), sl,
+                                float(net.weights[e] * self.signal[c])))
+        ups = []
+        sl = self._slope(j)
+        for e in net.incoming(name):
+            s = int(net.src[e])
+            ups.append(Update(net.edge_names[e], float(net.weights[e]), names[s],
+                              float(self.outs[s]), sl, float(self.deltas[j]), self.lr,
+                              float(self.grad[e]),
+                              float(net.weights[e] - self.lr * self.grad[e])))
+        target = None
+        if net.is_output[j]:
+            k = int(np.flatnonzero(net.output_idx == j)[0])
+            target = float(self.target[k])
+        return NeuronTrace(name, net.role(name), net.activation(name), float(self.z[j]),
+                           float(self.outs[j]), sl, float(self.deltas[j]),
+                           float(self.signal[j]), tuple(fwd), tuple(bwd), tuple(ups),
+                           target, net.loss_name)
+
+    # -- text -------------------------------------------------------------------------
+    def explain(self, name=None, *, ascii=False, digits=4):
+        """The forward, backward and update arithmetic of one neuron as text.
+
+        Parameters
+        ----------
+        name : str or list of str, optional
+            Neuron(s) to explain; default every hidden and output neuron.
+        ascii : bool
+            Plain ASCII (``d`` for δ, ``*`` for ·, ``lr`` for η) for limited terminals.
+        digits : int
+            Significant digits of the numbers (at least two decimals are shown).
+
+        Returns
+        -------
+        str
+        """
+        if isinstance(digits, bool) or not isinstance(digits, (int, np.integer)) \
+                or not 1 <= digits <= 17:
+            raise ValueError(f"digits must be an integer in 1..17, got {digits!r}")
+        net = self.net
+        if name is None:
+            names = net.neuron_names[net.first:]
+        elif isinstance(name, str):
+            names = [name]
+        else:
+            names = list(name)
+        for nm in names:
+            _neuron_index(net, nm)
+        N = _Notation(net, ascii, int(digits))
+        head = self._header(N)
+        return head + "\n\n" + "\n\n".join(self._explain_one(nm, N) for nm in names)
+
+    def _header(self, N):
+        net = self.net
+        xs = ", ".join(f"{n}={N.val(v)}" for n, v in zip(net.input_names, self.x))
+        ts = ", ".join(f"{N.t(n)}={N.val(v)}" for n, v in zip(net.output_names, self.target))
+        loss = {"quadratic": "quadratic cost E = ½Σ(o − t)²",
+                "bce": "binary cross-entropy E = −Σ[t·log o + (1 − t)·log(1 − o)]",
+                "softmax_ce": "softmax cross-entropy E = −Σ t·log softmax(o)"}[net.loss_name]
+        return N.text(f"sample {xs}; targets {ts}; {loss} = {N.val(self.error)}; "
+                      f"η = {N.val(self.lr)}")
+
+    def _explain_one(self, name, N):
+        tr = self.neuron(name)
+        net = self.net
+        j = net.neuron(name)
+        lines = [N.text(f"neuron {name} ({tr.role}, {tr.activation})")]
+        # forward
+        if net.roles[j] == INPUT:
+            lines.append(f"  forward:  {N.o(name)} = {N.val(tr.output)}  (input)")
+        elif net.roles[j] == BIAS:
+            lines.append(N.text(f"  forward:  {name} is the bias neuron: its output is "
+                                "always 1"))
+        else:
+            sym = N.plus([f"{N.w(t.neuron, name)}{N.dot}{N.o(t.neuron)}" for t in tr.forward])
+            num = N.plus([f"{N.num(t.weight)}{N.dot}{N.num(t.value)}" for t in tr.forward])
+            if net.act[j] == IDENTITY:
+                lines.append(f"  forward:  {N.o(name)} = {sym} = {num} = {N.val(tr.output)}")
+            else:
+                lines.append(f"  forward:  {N.z(name)} = {sym} = {num} = {N.val(tr.z)}")
+                lines.append(f"            {N.o(name)} = {tr.activation}({N.z(name)}) = "
+                             f"{tr.activation}({N.val(tr.z)}) = {N.val(tr.output)}")
+        # backward
+        d, o = N.delta(name), N.o(name)
+        if net.is_output[j]:
+            t = tr.target
+            if net.loss == QUADRATIC:
+                lines.append(f"  backward: {d} = {o} {N.minus} {N.t(name)} = "
+                             f"{N.val(tr.output)} {N.minus} {N.num(t)} = {N.val(tr.delta)}")
+                lines.append(N.text("            (δ = ∂E/∂o = output − label for the "
+                                    "quadratic cost; Fig 14-12 prints label − output, a sign "
+                                    "that would make the update raise the error)"))
+            elif net.loss == BCE:
+                lines.append(f"  backward: {d} = ({o} {N.minus} {N.t(name)}) / ({o}{N.dot}(1 "
+                             f"{N.minus} {o})) = ({N.val(tr.output)} {N.minus} {N.num(t)}) / "
+                             f"({N.val(tr.output)}{N.dot}{N.num(1 - tr.output)}) = "
+                             f"{N.val(tr.delta)}")
+                lines.append(N.text("            (binary cross-entropy: δ = ∂E/∂o; with the "
+                                    "sigmoid, f′(z)·δ = o − t exactly — output minus label, "
+                                    "not Fig 14-12's label − output)"))
+            else:
+                p = tr.delta + t
+                lines.append(N.text(f"  backward: {d} = softmax({o}) {N.minus} {N.t(name)} = "
+                                    f"{N.val(p)} {N.minus} {N.num(t)} = {N.val(tr.delta)}"))
+                lines.append(N.text("            (softmax cross-entropy on the logits: "
+                                    "δ = ∂E/∂o = probability − label, not Fig 14-12's "
+                                    "label − output)"))
+        else:
+            parts, nums = [], []
+            for t in tr.backward:
+                cact = net.activation(t.neuron)
+                if net.act[net.neuron(t.neuron)] == IDENTITY:
+                    parts.append(f"{N.w(name, t.neuron)}{N.dot}{N.delta(t.neuron)}")
+                    nums.append(f"{N.num(t.weight)}{N.dot}{N.num(t.value)}")
+                else:
+                    parts.append(f"{N.w(name, t.neuron)}{N.dot}{N.fprime(cact, t.neuron)}"
+                                 f"{N.dot}{N.delta(t.neuron)}")
+                    nums.append(f"{N.num(t.weight)}{N.dot}{N.num(t.slope)}{N.dot}"
+                                f"{N.num(t.value)}")
+            if parts:
+                lines.append(f"  backward: {d} = {N.plus(parts)} = {N.plus(nums)} = "
+                             f"{N.val(tr.delta)}")
+            else:
+                lines.append(N.text(f"  backward: {d} = 0  ({name}'s output feeds no neuron)"))
+        if net.act[j] != IDENTITY and j >= net.first:
+            lines.append(f"            {N.fprime(tr.activation, name)}{N.dot}{d} = "
+                         f"{N.num(tr.slope)}{N.dot}{N.num(tr.delta)} = {N.val(tr.signal)}"
+                         + N.text("  (∂E/∂z)"))
+        # update
+        if tr.updates:
+            lines.append(N.text(f"  update (η = {N.val(self.lr)}):"))
+            fp = "" if net.act[j] == IDENTITY else f"{N.dot}{N.fprime(tr.activation, name)}"
+            for u in tr.updates:
+                w = N.w(u.source, name)
+                fpn = "" if net.act[j] == IDENTITY else f"{N.dot}{N.num(u.slope)}"
+                lines.append(f"    {w} {N.arrow} {w} {N.minus} {N.eta}{N.dot}{N.o(u.source)}"
+                             f"{fp}{N.dot}{d} = {N.val(u.weight)} {N.minus} "
+                             f"{N.num(self.lr)}{N.dot}{N.num(u.source_output)}{fpn}{N.dot}"
+                             f"{N.num(u.delta)} = {N.val(u.new_weight)}")
+        return "\n".join(lines)
+
+    def __str__(self):
+        return self.explain()
+
+    def __repr__(self):
+        return (f"Trace(E={self.error:.6g}, {self.net.n_neurons} neurons, "
+                f"{self.net.n_edges} edges, lr={self.lr:g})")
+
+    # -- the perturbation experiment ---------------------------------------------------
+    def perturb(self, what, m, *, ascii=False, digits=4):
+        """Add ``m`` to a neuron's output or to a weight, rerun the forward pass with
+        everything else frozen, and compare the measured error change with the
+        prediction Em = m × δ (or m × ∂E/∂w for a weight), Figs 14-3, 14-4, 14-7.
+
+        Parameters
+        ----------
+        what : str
+            A neuron name (its output changes) or an edge name such as ``"BD"``.
+        m : float
+            The change; finite. For small m the two agree to O(m²) (smooth activations).
+
+        Returns
+        -------
+        Perturbation
+            ``str()`` of it is the explanation.
+        """
+        net = self.net
+        try:
+            m = float(m)
+        except (TypeError, ValueError):
+            raise ValueError(f"m must be a number, got {m!r}") from None
+        if not np.isfinite(m):
+            raise ValueError(f"m must be finite, got {m}")
+        if not isinstance(what, str):
+            raise ValueError(f"what must be a neuron or edge name, got {what!r}")
+        z, out, delta, g = engine.scratch(net)
+        w = net.weights.copy()
+        names = net.neuron_names
+        chain = []
+        if what in net.index:
+            kind = "output"
+            j = net.neuron(what)
+            slope = float(self.deltas[j])
+            clamp, value = j, float(self.outs[j] + m)
+            for e in net.outgoing(what):
+                c = int(net.dst[e])
+                sl = self._slope(c)
+                chain.append(dict(neuron=names[c], edge=net.edge_names[e],
+                                  weight=float(w[e]), factor=float(w[e]), slope=sl,
+                                  predicted_change=m * float(w[e]) * sl,
+                                  delta=float(self.deltas[c])))
+        elif what in net.edge_index:
+            kind = "weight"
+            e = net.edge(what)
+            slope = float(self.grad[e])
+            s, c = int(net.src[e]), int(net.dst[e])
+            w[e] += m
+            clamp, value = -1, 0.0
+            sl = self._slope(c)
+            chain.append(dict(neuron=names[c], edge=net.edge_names[e], weight=float(
+                net.weights[e]), factor=float(self.outs[s]), slope=sl,
+                predicted_change=m * float(self.outs[s]) * sl, delta=float(self.deltas[c])))
+        else:
+            raise ValueError(f"{what!r} is neither a neuron nor an edge of this network")
+        K.forward_clamped(self.x.astype(net.dtype), net.loss, net.n_inputs, net.act,
+                          net.is_output, net.run_ptr, net.run_edge, net.run_src, net.run_len,
+                          w, z, out, clamp, value)
+        E1 = float(output_deltas(net.loss, net.act, net.output_idx, z, out,
+                                   self.target.astype(net.dtype), delta, g, True))
+        for c in chain:
+            c["measured_change"] = float(out[net.neuron(c["neuron"])] -
+                                         self.outs[net.neuron(c["neuron"])])
+            c["error_change"] = c["predicted_change"] * c["delta"]
+        p = Perturbation(what, kind, m, slope, m * slope, E1 - self.error, self.error, E1,
+                         tuple(chain))
+        text = self._perturb_text(p, _Notation(net, ascii, digits))
+        object.__setattr__(p, "_text", text)
+        return p
+
+    def _perturb_text(self, p, N):
+        net = self.net
+        lines = []
+        # the chapter calls the error change Em; a neuron named E would clash with that
+        Em = ("dE" if N.ascii else "ΔE") if "E" in net.index else "Em"
+        if p.kind == "output":
+            src = p.what
+            ms = f"{src}m" if N.short else f"m[{src}]"
+            lines.append(f"perturb {N.o(src)} by {ms} = {N.val(p.m)}, everything else frozen")
+        else:
+            e = net.edge(p.what)
+            src, dst = net.neuron_names[net.src[e]], net.neuron_names[net.dst[e]]
+            ms = "m"
+            lines.append(f"perturb weight {N.w(src, dst)} by m = {N.val(p.m)}, everything "
+                         "else frozen")
+        for c in p.chain:
+            cn = c["neuron"]
+            cm = f"{cn}m" if N.short else f"m[{cn}]"
+            ident = net.act[net.neuron(cn)] == IDENTITY
+            fp = "" if ident else f"{N.dot}{N.fprime(net.activation(cn), cn)}"
+            fpn = "" if ident else f"{N.dot}{N.num(c['slope'])}"
+            if p.kind == "output":
+                sym = f"{ms}{N.dot}{N.w(src, cn)}{fp}"
+                num = f"{N.num(p.m)}{N.dot}{N.num(c['weight'])}{fpn}"
+            else:
+                sym = f"m{N.dot}{N.o(src)}{fp}"
+                num = f"{N.num(p.m)}{N.dot}{N.num(c['factor'])}{fpn}"
+            lines.append(f"  {cm} = {sym} = {num} = {N.val(c['predicted_change'])}"
+                         f"  -> {Em} += {cm}{N.dot}{N.delta(cn)} = "
+                         f"{N.num(c['predicted_change'])}{N.dot}{N.num(c['delta'])} = "
+                         f"{N.val(c['error_change'])}"
+                         + N.text(f"   (measured {cm} = {N.val(c['measured_change'])})"))
+        if p.kind == "output":
+            lines.append(f"  predicted {Em} = m {N.times} {N.delta(src)} = {N.num(p.m)} "
+                         f"{N.times} {N.num(p.slope)} = {N.val(p.predicted)}")
+        else:
+            lines.append(N.text(f"  predicted {Em} = m × ∂E/∂{N.w(src, dst)} = {N.num(p.m)} × "
+                                f"{N.num(p.slope)} = {N.val(p.predicted)}"))
+        lines.append(f"  measured  {Em} = E' {N.minus} E = {N.val(p.error_after)} {N.minus} "
+                     f"{N.num(p.error_before)} = {N.val(p.measured)}")
+        rel = ("the prediction is 0" if not np.isfinite(p.rel_gap)
+               else f"{100 * p.rel_gap:.3g}% of the prediction")
+        lines.append(N.text(f"  gap: measured − predicted = {N.val(p.gap)} ({rel}; "
+                            "O(m²) for small m with smooth activations)"))
+        return "\n".join(N.text(s) for s in lines)
+
+    def error_curve(self, what, **kw):
+        """:func:`neurosim.error_curve` for this trace's network and sample."""
+        return error_curve(self.net, self.x, self.target, what, **kw)
+
+
+def _neuron_index(net, name):
+    if not isinstance(name, str) or name not in net.index:
+        raise ValueError(f"no neuron {name!r}; neurons are {net.neuron_names}")
+    return net.index[name]
+
+
+def trace(net, x, y, *, lr=0.1):
+    """Run one sample forward and backward, without changing any weight.
+
+    Parameters
+    ----------
+    net : Network
+        Not modified (the trace works on a copy; ``net.outs``/``net.deltas`` are left
+        alone too).
+    x : array_like (n_inputs,)
+        The sample.
+    y : array_like
+        Its target: one value per output (a class label for ``softmax_ce``).
+    lr : float
+        η shown in the update lines (> 0).
+
+    Returns
+    -------
+    Trace
+
+    Examples
+    --------
+    >>> import neurosim as ns
+    >>> t = ns.trace(ns.presets.four_neuron(), *ns.presets.FOUR_NEURON_SAMPLE)
+    >>> print(t.explain("C"))                              # doctest: +SKIP
+    """
+    from .graph import Network
+    if not isinstance(net, Network):
+        raise ValueError(f"net must be a neurosim Network, got {type(net).__name__}")
+    lr = engine.check_lr(lr)
+    xa = engine.as_inputs(net, x, "x")
+    if xa.shape[0] != 1:
+        raise ValueError(f"trace takes one sample, got {xa.shape[0]}")
+    t = engine.as_targets(net, y, 1, "y")[0]
+    return Trace(net.copy(), xa[0].copy(), t.copy(), lr)
+
+
+# ---------------------------------------------------------------------------------------
+# gradient check
+@dataclass(frozen=True)
+class GradCheck:
+    """Backprop vs central finite differences for every weight (from :func:`gradcheck`).
+
+    Attributes
+    ----------
+    edge_names : list of str
+    analytic, numeric : ndarray (n_edges,)
+        Mean over the samples of ∂E/∂w: from backprop (or ``grad_fn``) and from
+        (E(w + eps) − E(w − eps)) / (2 eps).
+    abs_err, rel_err : ndarray (n_edges,)
+        |analytic − numeric| and that over max(|analytic|, |numeric|) (0 when both are 0).
+    ok : bool
+        Every weight within ``atol + rtol · max(|analytic|, |numeric|)``.
+    eps, rtol, atol : float
+    error : float
+        Mean error of the samples at the current weights.
+    """
+    edge_names: list
+    analytic: np.ndarray
+    numeric: np.ndarray
+    abs_err: np.ndarray
+    rel_err: np.ndarray
+    ok: bool
+    eps: float
+    rtol: float
+    atol: float
+    error: float
+
+    @property
+    def bad(self):
+        """Names of the weights outside the tolerance."""
+        tol = self.atol + self.rtol * np.maximum(np.abs(self.analytic), np.abs(self.numeric))
+        return [self.edge_names[k] for k in np.flatnonzero(self.abs_err > tol)]
+
+    def worst(self, k=5):
+        """The ``k`` weights with the largest absolute error, worst first, as
+        ``[(name, analytic, numeric, abs_err, rel_err), ...]``."""
+        order = np.argsort(-self.abs_err, kind="stable")[:k]
+        return [(self.edge_names[i], float(self.analytic[i]), float(self.numeric[i]),
+                 float(self.abs_err[i]), float(self.rel_err[i])) for i in order]
+
+    def __str__(self):
+        head = (f"gradcheck: {len(self.edge_names)} weights, eps={self.eps:g}, "
+                f"rtol={self.rtol:g}, atol={self.atol:g}: "
+                + ("OK" if self.ok else f"FAILED for {len(self.bad)} weight(s)"))
+        w = max([len(n) for n in self.edge_names] + [6])
+        rows = [f"  {'weight':<{w}} {'backprop':>13} {'numeric':>13} {'abs err':>10} "
+                f"{'rel err':>10}"]
+        for nm, a, n, ae, re in self.worst(5):
+            rows.append(f"  {nm:<{w}} {a:13.6g} {n:13.6g} {ae:10.3g} {re:10.3g}")
+        return head + "\n" + "\n".join(rows)
+
+    def __repr__(self):
+        return (f"GradCheck(ok={self.ok}, max abs err {self.abs_err.max(initial=0):.3g}, "
+                f"max rel err {self.rel_err.max(initial=0):.3g})")
+
+
+def gradcheck(net, X, y, *, eps=1e-6, rtol=1e-5, atol=1e-8, grad_fn=None):
+    """Compare every weight's backprop gradient with a central finite difference.
+
+    The error is the mean over the samples; both gradients are computed in float64 on a
+    copy of the network (``net`` is not changed). Near a ReLU kink (a neuron whose net
+    input is within ``eps`` of 0) a finite difference is not a derivative and may
+    legitimately disagree.
+
+    Parameters
+    ----------
+    net : Network
+    X : array_like (n_samples, n_inputs) or (n_inputs,)
+    y : array_like
+        Targets fitting the loss.
+    eps : float
+        Finite-difference step (> 0).
+    rtol, atol : float
+        Tolerance: ``|analytic − numeric| <= atol + rtol · max(|analytic|, |numeric|)``.
+    grad_fn : callable, optional
+        ``grad_fn(net, X, T) -> ndarray (n_edges,)``: a gradient to check instead of
+        neurosim's backprop (your own implementation, or a deliberately wrong one).
+        ``X`` is (n_samples, n_inputs), ``T`` (n_samples, n_outputs); return the mean
+        over the samples of ∂E/∂w in ``net.edge_names`` order.
+
+    Returns
+    -------
+    GradCheck
+        ``.ok``, ``.worst(k)`` and a printable report naming the worst weights.
+    """
+    from .graph import Network
+    if not isinstance(net, Network):
+        raise ValueError(f"net must be a neurosim Network, got {type(net).__name__}")
+    for nm, v in (("eps", eps), ("rtol", rtol), ("atol", atol)):
+        try:
+            v = float(v)
+        except (TypeError, ValueError):
+            raise ValueError(f"{nm} must be a number, got {v!r}") from None
+        if not np.isfinite(v) or v < 0 or (nm == "eps" and v == 0):
+            raise ValueError(f"{nm} must be finite and {'> 0' if nm == 'eps' else '>= 0'}, "
+                             f"got {v}")
+    if grad_fn is not None and not callable(grad_fn):
+        raise ValueError("grad_fn must be callable")
+    c = net.astype(np.float64)
+    Xa = engine.as_inputs(c, X)
+    T = engine.as_targets(c, y, Xa.shape[0])
+    z, out, delta, g = engine.scratch(c)
+    ana = np.zeros(c.n_edges)
+    E = K.mean_gradient(Xa, T, c.loss, c.n_inputs, c.act, c.is_output, c.output_idx,
+                        c.out_ptr, c.out_edge, c.src, c.dst, c.run_ptr, c.run_edge,
+                        c.run_src, c.run_len, c.weights, z, out, delta, g, ana)
+    if grad_fn is not None:
+        ana = np.asarray(grad_fn(c.copy(), Xa.copy(), T.copy()), dtype=np.float64)
+        if ana.shape != (c.n_edges,):
+            raise ValueError(f"grad_fn must return shape ({c.n_edges},), got {ana.shape}")
+    num = np.zeros(c.n_edges)
+    K.numeric_gradient(Xa, T, c.loss, c.n_inputs, c.act, c.output_idx, c.run_ptr,
+                       c.run_edge, c.run_src, c.run_len, c.weights, z, out, delta, g,
+                       float(eps), num)
+    abs_err = np.abs(ana - num)
+    scale = np.maximum(np.abs(ana), np.abs(num))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rel = np.where(scale > 0, abs_err / np.where(scale > 0, scale, 1), 0.0)
+    ok = bool(np.all(abs_err <= float(atol) + float(rtol) * scale))
+    return GradCheck(c.edge_names, ana, num, abs_err, rel, ok, float(eps), float(rtol),
+                     float(atol), float(E))
+
+
+# ---------------------------------------------------------------------------------------
+# recording during training
+class Records(dict):
+    """What ``train(..., record=...)`` stored: ``{neuron: {"output": A, "delta": B}}``.
+
+    ``A`` and ``B`` have shape ``(epochs_run, n_samples)``: entry ``[e, s]`` is the
+    neuron's output / delta at sample step ``s`` of epoch ``e + 1`` (0-based ``e``),
+    computed before that step's weight change.
+
+    Attributes
+    ----------
+    sample : ndarray (epochs_run, n_samples) int64
+        Index (into X) of the sample used at each step (the epoch's shuffle).
+    error : ndarray (epochs_run, n_samples)
+        That sample's error at that step.
+    """
+
+    def __init__(self, data, sample, error):
+        super().__init__(data)
+        self.sample = sample
+        self.error = error
+
+    def __repr__(self):
+        shape = self.sample.shape
+        return f"Records({list(self)}, shape {shape})"
+
+
+_RECORD_LIMIT = 2 ** 30          # bytes of recorded arrays, a guard against typos
+
+
+class _Recorder:
+    """Runs training epochs through :func:`kernels.tracing.record_epoch`."""
+
+    def __init__(self, net, names, epochs, n):
+        self.net = net
+        self.names = names
+        self.watch = np.array([net.neuron(nm) for nm in names], dtype=np.int64)
+        k = len(names)
+        self.out = np.zeros((epochs, n, k), dtype=net.dtype)
+        self.delta = np.zeros((epochs, n, k), dtype=net.dtype)
+        self.err = np.zeros((epochs, n), dtype=net.dtype)
+        self.sample = np.zeros((epochs, n), dtype=np.int64)
+        self.scratch = engine.scratch(net)
+
+    def epoch(self, ep, X, T, perm, lr, batch_size, skip_zero_error, grad):
+        net = self.net
+        z, out, delta, g = self.scratch
+        K.record_epoch(X, T, np.asarray(perm, dtype=np.int64), lr, batch_size,
+                       skip_zero_error, net.loss, net.n_inputs, net.act, net.is_output,
+                       net.output_idx, net.out_ptr, net.out_edge, net.src, net.dst,
+                       net.run_ptr, net.run_edge, net.run_src, net.run_len, net.weights, z,
+                       out, delta, g, grad, self.watch, self.out[ep], self.delta[ep],
+                       self.err[ep])
+        self.sample[ep] = perm
+
+    def result(self, epochs_run):
+        e = int(epochs_run)
+        data = {nm: {"output": self.out[:e, :, q].copy(), "delta": self.delta[:e, :, q].copy()}
+                for q, nm in enumerate(self.names)}
+        return Records(data, self.sample[:e].copy(), self.err[:e].copy())
+
+
+def _recorder(net, record, epochs, n_samples):
+    """Validate ``record`` (a list of neuron names, one name, or ``"all"``) and return a
+    recorder for ``train``. Raises ValueError before anything is trained."""
+    if isinstance(record, str):
+        names = net.neuron_names if record == "all" else [record]
+    else:
+        try:
+            names = list(record)
+        except TypeError:
+            raise ValueError(f"record must be a list of neuron names or 'all', "
+                             f"got {record!r}") from None
+    if not names:
+        raise ValueError("record is empty: give neuron names or 'all'")
+    bad = [nm for nm in names if not isinstance(nm, str) or nm not in net.index]
+    if bad:
+        raise ValueError(f"record: no neurons {bad}; neurons are {net.neuron_names}")
+    if len(set(names)) != len(names):
+        raise ValueError(f"record names a neuron twice: {names}")
+    size = 2 * epochs * n_samples * len(names) * net.dtype.itemsize
+    if size > _RECORD_LIMIT:
+        raise ValueError(f"recording {len(names)} neurons x {n_samples} samples x {epochs} "
+                         f"epochs needs {size / 2**30:.1f} GiB; record fewer neurons or "
+                         "epochs")
+    return _Recorder(net, list(names), epochs, n_samples)
