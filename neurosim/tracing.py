@@ -781,16 +781,26 @@ class _Recorder:
         self.err = np.zeros((epochs, n), dtype=net.dtype)
         self.sample = np.zeros((epochs, n), dtype=np.int64)
         self.scratch = engine.scratch(net)
+        # compile (or load from Numba's cache) now, before train starts its clock
+        X0 = np.zeros((1, net.n_inputs), dtype=net.dtype)
+        T0 = np.zeros((1, len(net.output_idx)), dtype=net.dtype)
+        self._run(X0, T0, np.zeros(0, np.int64), net.dtype.type(0.0), 1, False,
+                  np.zeros(net.n_edges, dtype=net.dtype), np.zeros((0, k), net.dtype),
+                  np.zeros((0, k), net.dtype), np.zeros(0, net.dtype))
 
-    def epoch(self, ep, X, T, perm, lr, batch_size, skip_zero_error, grad):
+    def _run(self, X, T, perm, lr, batch_size, skip_zero_error, grad, rec_out, rec_delta,
+             rec_err):
         net = self.net
         z, out, delta, g = self.scratch
-        K.record_epoch(X, T, np.asarray(perm, dtype=np.int64), lr, batch_size,
-                       skip_zero_error, net.loss, net.n_inputs, net.act, net.is_output,
-                       net.output_idx, net.out_ptr, net.out_edge, net.src, net.dst,
-                       net.run_ptr, net.run_edge, net.run_src, net.run_len, net.weights, z,
-                       out, delta, g, grad, self.watch, self.out[ep], self.delta[ep],
-                       self.err[ep])
+        K.record_epoch(X, T, perm, lr, batch_size, skip_zero_error, net.loss, net.n_inputs,
+                       net.act, net.is_output, net.output_idx, net.run_ptr, net.run_edge,
+                       net.run_src, net.run_len, net.weights, z, out, delta, g, grad,
+                       self.watch, rec_out, rec_delta, rec_err)
+
+    def epoch(self, ep, X, T, perm, lr, batch_size, skip_zero_error, grad):
+        perm = np.ascontiguousarray(perm, dtype=np.int64)
+        self._run(X, T, perm, lr, batch_size, skip_zero_error, grad, self.out[ep],
+                  self.delta[ep], self.err[ep])
         self.sample[ep] = perm
 
     def result(self, epochs_run):

@@ -146,7 +146,8 @@ def train(net, X, y, *, lr=0.05, epochs=10, batch_size=1, shuffle=True, seed=0,
         The network keeps the non-finite weights either way.
     record : list of str or "all", optional
         Neurons whose output and delta are stored at every sample step
-        (``History.records``; see :mod:`neurosim.trace`).
+        (``History.records``, a :class:`neurosim.tracing.Records`: for each neuron
+        ``{"output": ..., "delta": ...}`` arrays of shape (epochs_run, n_samples)).
     progress : bool
         Show a tqdm progress bar over epochs.
     device : {"cpu", "cuda"}
@@ -172,6 +173,8 @@ def train(net, X, y, *, lr=0.05, epochs=10, batch_size=1, shuffle=True, seed=0,
         Tt = engine.as_targets(net, y_test, Xt.shape[0], "y_test")
     rec = None
     if record is not None:
+        if device != "cpu":
+            raise ValueError("record= needs device='cpu' (the recorder is a CPU kernel)")
         from .tracing import _recorder
         rec = _recorder(net, record, epochs, Xa.shape[0])
     rng = np.random.default_rng(seed)

@@ -21,23 +21,64 @@ import math
 import numpy as np
 from numba import njit
 
-from .._scalar import BCE, activate
-from .cpu import backward, forward, output_deltas, update
+from .._scalar import BCE, activate, derivative
+from .cpu import backward, forward, output_deltas
 
 
 # ---------------------------------------------------------------------------------------
 # training with a recorder attached (History.records)
 @njit(cache=True)
+def _backward_scatter(lr, n_in, act, is_out, run_ptr, run_edge, run_src, run_len, w, z,
+                      out, delta, g, grad, fused):
+    """Deltas of every neuron after ``output_deltas``, as a scatter over incoming runs in
+    reverse topological order, and the weight change (``fused``: per-sample SGD) or the
+    gradient added to ``grad`` (minibatch). The same arithmetic in the same order as the
+    training kernel, so a recorded run gives the same weights as an unrecorded one.
+
+    Each consumer j adds w_ij g_j to delta_i before w_ij changes, so every delta is the
+    chapter's A-delta = AC x C-delta + AD x D-delta with the pre-update weights.
+    """
+    n = act.shape[0]
+    for i in range(n):
+        if not is_out[i]:
+            delta[i] = 0.0
+    for j in range(n - 1, n_in, -1):
+        if is_out[j]:
+            gj = g[j]
+        else:
+            gj = derivative(act[j], z[j], out[j]) * delta[j]
+            g[j] = gj
+        if gj == 0.0:
+            continue
+        step = lr * gj
+        for r in range(run_ptr[j], run_ptr[j + 1]):
+            e0 = run_edge[r]
+            s0 = run_src[r]
+            if fused:
+                for k in range(run_len[r]):
+                    delta[s0 + k] += w[e0 + k] * gj
+                    w[e0 + k] -= step * out[s0 + k]
+            else:
+                for k in range(run_len[r]):
+                    delta[s0 + k] += w[e0 + k] * gj
+                    grad[e0 + k] += out[s0 + k] * gj
+    for i in range(n_in + 1):                       # inputs and bias: g = delta
+        g[i] = delta[i]
+
+
+@njit(cache=True)
 def record_epoch(X, T, perm, lr, batch, skip_zero, loss, n_in, act, is_out, outputs,
-                 out_ptr, out_edge, src, dst, run_ptr, run_edge, run_src, run_len, w, z,
-                 out, delta, g, grad, watch, rec_out, rec_delta, rec_err):
-    """One training epoch identical to ``cpu.train_epoch`` that also records, at every
-    sample step ``s`` (sample ``perm[s]``), the output and delta of the ``watch`` neurons
-    (before that step's weight change) and the sample's error. Returns updates made.
+                 run_ptr, run_edge, run_src, run_len, w, z, out, delta, g, grad, watch,
+                 rec_out, rec_delta, rec_err):
+    """One training epoch like ``cpu.train_epoch`` that also records, at every sample
+    step ``s`` (sample ``perm[s]``), the output and delta of the ``watch`` neurons
+    (computed before that step's weight change) and the sample's error. Returns the
+    number of weight updates made.
 
     Per-sample SGD (``batch == 1``): forward, deltas, update (Fig 14-27). ``batch > 1``:
     gradients summed over ``batch`` samples, then ``w -= lr * grad / batch``.
-    ``skip_zero``: no update for a sample whose error is 0 (its values are still recorded).
+    ``skip_zero``: no update for a sample whose error is 0 (every delta is then 0, and
+    recorded as 0 without running the backward pass).
     """
     m = w.shape[0]
     k = watch.shape[0]
@@ -50,20 +91,21 @@ def record_epoch(X, T, perm, lr, batch, skip_zero, loss, n_in, act, is_out, outp
     for s in range(perm.shape[0]):
         i = perm[s]
         forward(X[i], n_in, act, run_ptr, run_edge, run_src, run_len, w, z, out)
-        E = backward(loss, n_in, act, is_out, outputs, out_ptr, out_edge, dst, w, z, out,
-                     T[i], delta, g)
+        E = output_deltas(loss, act, outputs, z, out, T[i], delta, g, True)
+        rec_err[s] = E
+        if skip_zero and E == 0.0:
+            for q in range(k):
+                rec_out[s, q] = out[watch[q]]
+                rec_delta[s, q] = delta[watch[q]] if is_out[watch[q]] else 0.0
+            continue
+        _backward_scatter(lr, n_in, act, is_out, run_ptr, run_edge, run_src, run_len, w,
+                          z, out, delta, g, grad, fused)
         for q in range(k):
             rec_out[s, q] = out[watch[q]]
             rec_delta[s, q] = delta[watch[q]]
-        rec_err[s] = E
-        if skip_zero and E == 0.0:
-            continue
         if fused:
-            update(src, dst, out, g, w, lr)
             updates += 1
         else:
-            for e in range(m):
-                grad[e] += out[src[e]] * g[dst[e]]
             nb += 1
             if nb == batch:
                 scale = lr / nb
