@@ -233,20 +233,15 @@ def _lr_tag(lr):
 
 
 def _error_curve_figure(out, dpi, files):
-    """Figs 14-9/14-10 from :mod:`neurosim.tracing`; returns False if it is not available."""
-    try:
-        from . import tracing
-        plot_error_curve = tracing.plot_error_curve
-        error_curve = tracing.error_curve
-    except (ImportError, AttributeError):
-        return False
-    net = presets.four_neuron()
-    x, t = presets.FOUR_NEURON_SAMPLE
-    curve = error_curve(net, x, t, "C")
-    fig, ax = _figure((5.5, 4))
-    plot_error_curve(curve, ax=ax)
+    """Figs 14-9/14-10: the chapter's error curve E = (P1 - 1)^2 at P1 = -1, slope -4,
+    with the tangent's predictions for steps of 0.5 and 1 against the real errors."""
+    from .curves import chapter_example, error_curve, plot_error_curve
+    net, x, t = chapter_example()
+    curve = error_curve(net, x, t, "P", span=2.0)
+    fig, ax = _figure((6.5, 4.6))
+    plot_error_curve(curve, ax=ax, step=[0.5, 1.0])
+    ax.set_title("Error curve and tangent (Figs 14-9, 14-10)")
     _save(fig, out / "error_curve.png", dpi, files)
-    return True
 
 
 def _write_figures(out, d, runs, net0, df, dpi, files, skipped):
@@ -275,8 +270,7 @@ def _write_figures(out, d, runs, net0, df, dpi, files, skipped):
                              f"{int(d.y_train[0])}")
     _save(fig, out / "network_moons.png", dpi, files)
     # Figs 14-9/14-10: error curve and tangent (from the tracing module)
-    if not _error_curve_figure(out, dpi, files):
-        skipped.append("error_curve.png (neurosim.tracing not available)")
+    _error_curve_figure(out, dpi, files)
     # Figs 14-30 to 14-38: one set per learning rate
     for r in runs:
         h, tag = r.history, _lr_tag(r.lr)

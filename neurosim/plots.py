@@ -14,36 +14,25 @@ functions, so ``import neurosim`` never pulls it in.
 :func:`plot_weights`     every weight per epoch, the most-moved highlighted (14-32, 35, 38)
 :func:`plot_network`     the network with each neuron's output and delta and each
                          edge's weight written on it (14-5, 14-6, 14-22, 14-29)
-``plot_error_curve``     an error curve with its tangent (14-9, 14-10), from
-                         :mod:`neurosim.tracing`
-``plot_sweep``           a seed sweep's accuracy distribution, from :mod:`neurosim.sweeps`
+``plot_error_curve``     an error curve with its tangent (14-9, 14-10); lives in
+                         :mod:`neurosim.curves`, re-exported here
+``plot_sweep``           a seed sweep's accuracy distribution; lives in
+                         :mod:`neurosim.sweeps`, re-exported here
 =======================  ===========================================================
 """
 from __future__ import annotations
 
-import importlib
-
 import numpy as np
+
+from .curves import plot_error_curve
+from .sweeps import plot_sweep
 
 #: Colours of class 0 and class 1 (points), and their light versions (regions).
 CLASS_COLORS = ("#1f77b4", "#ff7f0e")
 REGION_COLORS = ("#c6dbef", "#fdd0a2")
 
-# Plots that live with the code they draw; served from here so every figure has one home.
-_REEXPORTS = {"plot_error_curve": "neurosim.tracing", "plot_sweep": "neurosim.sweeps"}
-
 __all__ = ["plot_data", "plot_boundary", "plot_accuracy", "plot_loss", "plot_weights",
-           "plot_network", *_REEXPORTS]
-
-
-def __getattr__(name):
-    if name in _REEXPORTS:
-        return getattr(importlib.import_module(_REEXPORTS[name]), name)
-    raise AttributeError(f"module 'neurosim.plots' has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(list(globals()) + list(_REEXPORTS))
+           "plot_network", "plot_error_curve", "plot_sweep"]
 
 
 # -- helpers -----------------------------------------------------------------------------

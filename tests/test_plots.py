@@ -253,7 +253,9 @@ def test_matplotlib_is_imported_lazily():
 
 
 def test_reexported_plots_come_from_their_modules():
-    from neurosim import sweeps
+    from neurosim import curves, sweeps
     assert plots.plot_sweep is sweeps.plot_sweep
-    with pytest.raises(AttributeError):
-        plots.plot_nothing
+    assert plots.plot_error_curve is curves.plot_error_curve
+    net, x, t = curves.chapter_example()
+    ax = plots.plot_error_curve(curves.error_curve(net, x, t, "P"), _ax(), step=0.5)
+    assert isinstance(ax, Axes) and ax.get_lines()
