@@ -206,6 +206,10 @@ def plot_error_curve(curve, ax=None, step=None, *, tangent=True, legend=True):
     if ax is None:
         _, ax = plt.subplots(figsize=(6.4, 4.4))
     v, E = curve.values, curve.errors
+    ends = [curve.at + s for s in steps]
+    if ends and (min(ends) < v.min() or max(ends) > v.max()):   # widen to show the steps
+        v = np.linspace(min(v.min(), *ends), max(v.max(), *ends), max(len(v), 201))
+        E = _sweep(curve._net, curve._x, curve._t, curve.kind, curve.what, v)
     ok = np.isfinite(E)
     ax.plot(v[ok], E[ok], color="black", lw=2, label="error", zorder=2)
     lo, hi = (float(E[ok].min()), float(E[ok].max())) if ok.any() else (0.0, 1.0)
@@ -214,7 +218,7 @@ def plot_error_curve(curve, ax=None, step=None, *, tangent=True, legend=True):
     if tangent:
         xs = np.array([v.min(), v.max()])
         ax.plot(xs, curve.tangent(xs), color="tab:green", lw=1.5,
-                label=f"tangent, slope {sym} = {curve.slope:.4g}", zorder=3)
+                label=f"tangent, slope {sym} = {curve.slope + 0.0:.4g}", zorder=3)
     ax.plot([curve.at], [curve.error], "o", color="tab:orange", ms=9, zorder=5,
             label=f"now: {curve.label} = {curve.at:.4g}, E = {curve.error:.4g}")
     for k, s in enumerate(steps):
@@ -222,21 +226,18 @@ def plot_error_curve(curve, ax=None, step=None, *, tangent=True, legend=True):
         x1 = curve.at + s
         ax.plot([x1, x1], [p, a], ls=":", color="tab:red", lw=1.2, zorder=4)
         ax.plot([x1], [p], "o", mfc="white", mec="tab:green", mew=2, ms=8, zorder=6,
-                label="predicted by the tangent" if k == 0 else None)
+                label=f"step {s:+.3g}: predicted E = {p:.3g} (change {p - curve.error:+.3g})")
         ax.plot([x1], [a], "s", color="tab:red", ms=7, zorder=6,
-                label="actual error" if k == 0 else None)
-        ax.annotate(f"step {s:+.3g}: predicted E = {p:.3g} (change {p - curve.error:+.3g})\n"
-                    f"actual E = {a:.3g} (change {a - curve.error:+.3g})",
-                    xy=(x1, a), xytext=(8, 10 + 34 * k), textcoords="offset points",
-                    fontsize=8, color="tab:red",
-                    bbox=dict(boxstyle="round,pad=0.2", fc="white", ec="0.8", alpha=0.9))
+                label=f"step {s:+.3g}: actual E = {a:.3g} (change {a - curve.error:+.3g})")
+        ax.annotate(f"{s:+.3g}", xy=(x1, a), xytext=(6, 6), textcoords="offset points",
+                    fontsize=8, color="tab:red")
         lo, hi = min(lo, p, a), max(hi, p, a)
     ax.set_ylim(lo - pad, hi + pad)
-    ax.set_xlim(v.min(), v.max())
+    ax.set_xlim(v.min() - 0.02 * np.ptp(v), v.max() + 0.02 * np.ptp(v))
     ax.set_xlabel(curve.label + (" (output)" if curve.kind == "output" else " (weight)"))
     ax.set_ylabel("error E of this sample")
     ax.set_title(f"Error as {curve.label} changes, everything else frozen")
     ax.grid(alpha=0.3)
     if legend:
-        ax.legend(fontsize=8, loc="upper right")
+        ax.legend(fontsize=8, loc="best")
     return ax
