@@ -1,0 +1,162 @@
+"""The demo writes every figure and a summary whose numbers are the History's."""
+import json
+
+import numpy as np
+import pytest
+
+import neurosim as ns
+from neurosim import demo
+from neurosim.cli import main
+
+# small sizes: the same code paths as the default demo, a fraction of the epochs and seeds
+RUNS = ((0.5, 3), (0.05, 4))
+SEEDS = 3
+
+
+@pytest.fixture(scope="module")
+def result(tmp_path_factory):
+    out = tmp_path_factory.mktemp("demo")
+    return demo.run_demo(out, runs=RUNS, seeds=SEEDS, dpi=40)
+
+
+def _fresh_history(lr, epochs, loss="bce", seed=ns.presets.MOONS_SEED):
+    """The run the demo claims to have made, made again independently."""
+    d = ns.datasets.moons()
+    return ns.train(ns.presets.moons_net(seed=seed, loss=loss), d.X_train, d.y_train, lr=lr,
+                    epochs=epochs, X_test=d.X_test, y_test=d.y_test)
+
+
+def test_every_figure_and_the_summary_are_written(result):
+    from matplotlib.image import imread
+    names = {p.name for p in result.out.iterdir()}
+    expected = {"data.png", "network_four_neuron.png", "network_22432.png",
+                "network_moons.png", "error_curve.png", "sweep.png", "sweep.csv",
+                "summary.md", "summary.json"}
+    for lr, _ in RUNS:
+        expected |= {f"lr{lr:g}_boundary.png", f"lr{lr:g}_curves.png",
+                     f"lr{lr:g}_weights.png"}
+    assert expected <= names
+    assert {p.name for p in result.files} == expected
+    for p in result.files:
+        if p.suffix == ".png":
+            img = imread(p)
+            assert img.ndim == 3 and min(img.shape[:2]) > 50, p.name
+            assert np.ptp(img[..., :3]) > 0, f"{p.name} is blank"
+
+
+def test_summary_numbers_are_the_histories(result):
+    s = json.loads((result.out / "summary.json").read_text())
+    assert [r["lr"] for r in s["runs"]] == [lr for lr, _ in RUNS]
+    for row, run, (lr, epochs) in zip(s["runs"], result.runs, RUNS):
+        h = run.history
+        fresh = _fresh_history(lr, epochs)        # same settings, trained again here
+        for hist in (h, fresh):
+            assert row["final_train_acc"] == hist.train_acc[-1]
+            assert row["final_test_acc"] == hist.test_acc[-1]
+            assert row["final_test_loss"] == hist.test_loss[-1]
+            first = hist.first_epoch_at(1.0)
+            assert row["first_epoch_100_test"] == ("never" if first is None else first)
+        assert row["epochs"] == epochs == h.epochs
+        assert row["train_time_s"] == h.train_time
+        assert row["cups"] == h.cups
+        assert row["cups"] == pytest.approx(37 * 1536 * epochs / h.train_time)
+    for pe, run in zip(s["per_epoch"], result.runs):
+        assert pe["test_acc"] == run.history.test_acc.tolist()
+        assert pe["train_loss"] == run.history.train_loss.tolist()
+    md = (result.out / "summary.md").read_text()
+    for row in s["runs"]:
+        first = row["first_epoch_100_test"]
+        line = (f"| {row['lr']:g} | {row['epochs']} | {row['final_train_acc']:.4f} | "
+                f"{row['final_test_acc']:.4f} | {first} | {row['train_time_s']:.3f} | "
+                f"{row['cups']:.3g} |")
+        assert line in md
+
+
+def test_runs_start_from_the_same_initial_weights(result):
+    w0 = ns.presets.moons_net().weights
+    for run in result.runs:
+        np.testing.assert_array_equal(run.history.weights[0], w0)
+    assert not np.array_equal(result.runs[0].net.weights, result.runs[1].net.weights)
+
+
+def test_sweep_summary_is_the_sweep_table(result):
+    s = json.loads((result.out / "summary.json").read_text())
+    df = result.sweep
+    assert sorted(df["seed"].unique()) == list(range(SEEDS))
+    for row, (lr, epochs) in zip(s["sweep"], RUNS):
+        g = df[df["lr"] == lr]
+        assert row["lr"] == lr and row["epochs"] == epochs and row["seeds"] == SEEDS
+        ever = g.groupby("seed")["test_acc"].max() >= 1.0
+        last = g[g["epoch"] == epochs].set_index("seed")["test_acc"]
+        assert row["reached_100"] == int(ever.sum())
+        assert row["frac_reached_100"] == pytest.approx(ever.mean())
+        assert row["at_100_final"] == int((last >= 1.0).sum())
+        assert row["median_final_test_acc"] == pytest.approx(float(np.median(last)))
+    # seed s of the sweep is the network moons_net(seed=s) trained with shuffle seed s
+    one = df[(df["lr"] == RUNS[1][0]) & (df["seed"] == 2)]
+    d = ns.datasets.moons()
+    h = ns.train(ns.presets.moons_net(seed=2), d.X_train, d.y_train, lr=RUNS[1][0],
+                 epochs=RUNS[1][1], seed=2, X_test=d.X_test, y_test=d.y_test)
+    np.testing.assert_array_equal(one["test_acc"].to_numpy(), h.test_acc)
+
+
+def test_cli_prints_the_table_and_honours_the_flags(tmp_path, capsys):
+    out = tmp_path / "o"
+    rc = main(["demo", "--out", str(out), "--runs", "0.05:2", "--no-sweep", "--quadratic",
+               "--no-figures", "--no-progress"])
+    assert rc == 0
+    s = json.loads((out / "summary.json").read_text())
+    assert s["settings"]["loss"] == "quadratic" and s["sweep"] is None
+    assert not list(out.glob("*.png"))
+    h = _fresh_history(0.05, 2, loss="quadratic")
+    assert s["runs"][0]["final_test_acc"] == h.test_acc[-1]
+    printed = capsys.readouterr().out
+    assert f"| 0.05 | 2 | {h.train_acc[-1]:.4f} | {h.test_acc[-1]:.4f} |" in printed
+
+
+def test_cli_sweep_seeds(tmp_path, capsys):
+    rc = main(["demo", "--out", str(tmp_path), "--runs", "0.05:1", "--seeds", "2",
+               "--no-figures", "--no-progress"])
+    assert rc == 0
+    assert "| 0.05 | 1 | 2 |" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv", [["--runs", "0.05:0"], ["--runs", "x"], ["--seeds", "0"],
+                                  ["--runs", "-1:3"]])
+def test_cli_bad_arguments_fail_cleanly(tmp_path, argv, capsys):
+    try:
+        rc = main(["demo", "--out", str(tmp_path / "o"), "--no-figures", "--no-progress",
+                   *argv])
+    except SystemExit as e:                 # argparse's own errors
+        rc = e.code
+    assert rc == 2
+    assert "error" in capsys.readouterr().err
+    assert not (tmp_path / "o" / "summary.json").exists()
+
+
+@pytest.mark.parametrize("kw, match", [
+    (dict(runs=[]), "runs"), (dict(runs=[(0.1, 2, 3)]), "pair"),
+    (dict(runs=[(0.1, 2), (0.1, 3)]), "differ"), (dict(loss="hinge"), "loss"),
+    (dict(seeds=0), "seeds"), (dict(seeds=["a"]), "seeds"), (dict(sweep="yes"), "sweep"),
+    (dict(seed=-1), "seed"),
+])
+def test_run_demo_validates(tmp_path, kw, match):
+    with pytest.raises(ValueError, match=match):
+        demo.run_demo(tmp_path / "o", **kw)
+    assert not (tmp_path / "o").exists()
+
+
+def test_out_must_be_a_folder(tmp_path):
+    f = tmp_path / "file"
+    f.write_text("x")
+    with pytest.raises(ValueError, match="not a folder"):
+        demo.run_demo(f, runs=[(0.05, 1)], sweep=False, figures=False)
+
+
+def test_run_summary_needs_a_test_set():
+    d = ns.datasets.moons()
+    h = ns.train(ns.presets.moons_net(), d.X_train, d.y_train, lr=0.05, epochs=1)
+    with pytest.raises(ValueError, match="test set"):
+        demo.run_summary(h)
+    with pytest.raises(ValueError, match="History"):
+        demo.run_summary({"lr": 1})
