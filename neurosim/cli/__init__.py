@@ -8,6 +8,8 @@ import sys
 COMMANDS = {
     "demo": "neurosim.cli.demo",
     "trace": "neurosim.cli.trace",
+    "train": "neurosim.cli.io",
+    "info": "neurosim.cli.info",
 }
 
 
