@@ -29,7 +29,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from . import engine
-from ._scalar import BCE, BIAS, IDENTITY, INPUT, QUADRATIC, derivative
+from ._scalar import BCE, BIAS, IDENTITY, INPUT, LEAKY_RELU, QUADRATIC, RELU, derivative
 from .curves import ErrorCurve, error_curve  # noqa: F401  (re-exported)
 from .kernels import tracing as K
 from .kernels.cpu import output_deltas
@@ -630,6 +630,11 @@ class GradCheck:
     eps, rtol, atol : float
     error : float
         Mean error of the samples at the current weights.
+    kinks : list of str
+        ReLU / leaky-ReLU neurons whose net input was within ``eps`` of 0 for some
+        sample: there the finite difference straddles the kink and is not a derivative,
+        so the weights into and out of them may disagree without any bug (an untrained
+        net with zero biases often has z exactly 0).
     """
     edge_names: list
     analytic: np.ndarray
@@ -641,6 +646,7 @@ class GradCheck:
     rtol: float
     atol: float
     error: float
+    kinks: list
 
     @property
     def bad(self):
@@ -664,6 +670,9 @@ class GradCheck:
                 f"{'rel err':>10}"]
         for nm, a, n, ae, re in self.worst(5):
             rows.append(f"  {nm:<{w}} {a:13.6g} {n:13.6g} {ae:10.3g} {re:10.3g}")
+        if self.kinks:
+            rows.append(f"  note: ReLU neurons {self.kinks} sat within eps of their kink for "
+                        "some sample; finite differences there are not derivatives")
         return head + "\n" + "\n".join(rows)
 
     def __repr__(self):
@@ -718,9 +727,13 @@ def gradcheck(net, X, y, *, eps=1e-6, rtol=1e-5, atol=1e-8, grad_fn=None):
     T = engine.as_targets(c, y, Xa.shape[0])
     z, out, delta, g = engine.scratch(c)
     ana = np.zeros(c.n_edges)
+    near = np.zeros(c.n_neurons, dtype=np.int64)
     E = K.mean_gradient(Xa, T, c.loss, c.n_inputs, c.act, c.is_output, c.output_idx,
                         c.out_ptr, c.out_edge, c.src, c.dst, c.run_ptr, c.run_edge,
-                        c.run_src, c.run_len, c.weights, z, out, delta, g, ana)
+                        c.run_src, c.run_len, c.weights, z, out, delta, g, ana, float(eps),
+                        near)
+    kinked = np.isin(c.act, (RELU, LEAKY_RELU)) & (near > 0)
+    kinks = [c.neuron_names[j] for j in np.flatnonzero(kinked)]
     if grad_fn is not None:
         ana = np.asarray(grad_fn(c.copy(), Xa.copy(), T.copy()), dtype=np.float64)
         if ana.shape != (c.n_edges,):
@@ -735,7 +748,7 @@ def gradcheck(net, X, y, *, eps=1e-6, rtol=1e-5, atol=1e-8, grad_fn=None):
         rel = np.where(scale > 0, abs_err / np.where(scale > 0, scale, 1), 0.0)
     ok = bool(np.all(abs_err <= float(atol) + float(rtol) * scale))
     return GradCheck(c.edge_names, ana, num, abs_err, rel, ok, float(eps), float(rtol),
-                     float(atol), float(E))
+                     float(atol), float(E), kinks)
 
 
 # ---------------------------------------------------------------------------------------

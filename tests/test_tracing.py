@@ -374,3 +374,15 @@ def test_plot_error_curve(tmp_path):
 
 def test_lazy_names():
     assert ns.Trace is ns.tracing.Trace and ns.error_curve is ns.curves.error_curve
+
+
+def test_gradcheck_names_relu_kinks():
+    # untrained moons net, zero biases: a second-layer ReLU whose inputs are all 0 has
+    # z exactly 0, where the finite difference is half the one-sided slopes
+    d = ns.datasets.moons(n_samples=200)
+    r = ns.gradcheck(ns.presets.moons_net(), d.X_train[:20], d.y_train[:20])
+    assert not r.ok and r.kinks and set(r.kinks) <= set("ABCDEFGH")
+    assert all(name[1] in r.kinks for name in r.bad)
+    assert "kink" in str(r)
+    net = random_dag(5, n_in=3, n_hidden=5, n_out=2, activation="tanh")
+    assert ns.gradcheck(net, np.ones((2, 3)), np.zeros((2, 2))).kinks == []

@@ -185,8 +185,11 @@ def sweep(x, t, loss, n_in, act, is_out, outputs, run_ptr, run_edge, run_src, ru
 # whole data sets (gradient check)
 @njit(cache=True)
 def mean_gradient(X, T, loss, n_in, act, is_out, outputs, out_ptr, out_edge, src, dst,
-                  run_ptr, run_edge, run_src, run_len, w, z, out, delta, g, grad):
-    """Mean over the samples of dE/dw (into ``grad``); returns the mean error."""
+                  run_ptr, run_edge, run_src, run_len, w, z, out, delta, g, grad, eps, near):
+    """Mean over the samples of dE/dw (into ``grad``); returns the mean error.
+
+    ``near[j]`` counts the samples for which neuron j's net input is within ``eps`` of 0
+    (where a ReLU's finite difference is not its derivative)."""
     m = w.shape[0]
     n = X.shape[0]
     for e in range(m):
@@ -194,6 +197,9 @@ def mean_gradient(X, T, loss, n_in, act, is_out, outputs, out_ptr, out_edge, src
     total = 0.0
     for i in range(n):
         forward(X[i], n_in, act, run_ptr, run_edge, run_src, run_len, w, z, out)
+        for j in range(n_in + 1, act.shape[0]):
+            if abs(z[j]) <= eps:
+                near[j] += 1
         total += backward(loss, n_in, act, is_out, outputs, out_ptr, out_edge, dst, w, z,
                           out, T[i], delta, g)
         for e in range(m):
