@@ -131,6 +131,22 @@ def passes(hist):
     return np.arange(hist.epochs + 1) * per
 
 
+def progress(hist):
+    """Error against effort, for comparing learners: ``(passes, seconds, loss)``.
+
+    Returns
+    -------
+    passes : ndarray (epochs_run + 1,)
+        Cumulative forward passes (see :func:`passes`).
+    seconds : ndarray (epochs_run + 1,)
+        Cumulative seconds in the learning kernel (evaluation and compilation excluded).
+    loss : ndarray (epochs_run + 1,)
+        ``hist.train_loss``.
+    """
+    p = passes(hist)
+    return p, np.concatenate([[0.0], np.cumsum(hist.epoch_time)]), hist.train_loss.copy()
+
+
 def passes_to_reach(hist, error):
     """Forward passes after which the training error was first <= ``error`` (None if
     never)."""

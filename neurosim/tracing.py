@@ -24,7 +24,7 @@ written as in the book: ``Ao`` (A's output), ``Aδ`` (A's delta), ``zA`` (its ne
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
@@ -219,7 +219,7 @@ class Perturbation:
     error_before: float
     error_after: float
     chain: tuple
-    _text: str = ""
+    _text: str = field(default="", repr=False)
 
     @property
     def gap(self):

@@ -6,7 +6,7 @@ import pytest
 import neurosim as ns
 from neurosim import engine
 from neurosim.kernels.slow import slow_epoch
-from neurosim.slow import passes, passes_to_reach
+from neurosim.slow import passes, passes_to_reach, progress
 from reference import forward_backward, random_dag, random_targets
 
 
@@ -68,6 +68,9 @@ def test_history_and_seeding():
     np.testing.assert_array_equal(a.weights, ha.weights[-1])
     assert not np.array_equal(ha.weights, hc.weights)
     assert list(passes(ha)) == [0, 168, 336, 504, 672]
+    p, sec, loss = progress(ha)
+    assert list(p) == list(passes(ha)) and sec[0] == 0 and np.all(np.diff(sec) >= 0)
+    assert sec[-1] == pytest.approx(ha.train_time) and np.array_equal(loss, ha.train_loss)
     assert "History(slow" in repr(ha)
 
 

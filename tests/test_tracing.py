@@ -193,6 +193,16 @@ def test_perturb_gap_shrinks_like_m(seed):
         assert big.error_after - big.error_before == pytest.approx(big.measured)
 
 
+def test_perturb_a_sigmoid_output_under_bce():
+    t = ns.trace(ns.presets.moons_net(seed=2), [0.4, 0.1], 1)
+    o = t.neuron("P").output
+    p = t.perturb("P", 1e-3)
+    # E = -log(o) for target 1; the output is set to o + m (z follows as its logit)
+    assert p.measured == pytest.approx(-np.log(o + 1e-3) + np.log(o), rel=1e-6)
+    assert p.predicted == pytest.approx(1e-3 * (o - 1) / (o * (1 - o)))
+    assert p.rel_gap < 2e-3
+
+
 def test_perturb_measured_matches_a_real_forward_pass():
     net = random_dag(3, n_in=2, n_hidden=4, n_out=1, loss="quadratic", activation="tanh")
     x, y = np.array([0.4, -0.7]), np.array([0.5])
