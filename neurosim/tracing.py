@@ -54,6 +54,11 @@ def fmt(v, digits=4, ascii=False):
     return s if ascii else s.replace("-", "−")
 
 
+_ASCII = (("−", "-"), ("·", "*"), ("δ", "d"), ("′", "'"), ("η", "lr"), ("←", "<-"),
+          ("×", "x"), ("½", "1/2"), ("²", "^2"), ("Σ", "sum"), ("∂", "d"), ("≈", "~"),
+          ("—", "-"), ("→", "->"))
+
+
 class _Notation:
     """Names of values in the chapter's style (``Ao``, ``Aδ``, ``AC``) or bracketed."""
 
@@ -102,10 +107,11 @@ class _Notation:
         return " + ".join(parts) if parts else "0"
 
     def text(self, s):
-        return s.replace("−", "-").replace("·", "*").replace("δ", "d").replace(
-            "′", "'").replace("η", "lr").replace("←", "<-").replace("×", "x").replace(
-            "½", "1/2").replace("²", "^2").replace("Σ", "sum").replace("∂", "d").replace("≈", "~").replace(
-            "—", "-").replace("→", "->") if self.ascii else s
+        if not self.ascii:
+            return s
+        for a, b in _ASCII:
+            s = s.replace(a, b)
+        return s
 
 
 # ---------------------------------------------------------------------------------------
@@ -335,9 +341,7 @@ class Trace:
         -------
         str
         """
-        if isinstance(digits, bool) or not isinstance(digits, (int, np.integer)) \
-                or not 1 <= digits <= 17:
-            raise ValueError(f"digits must be an integer in 1..17, got {digits!r}")
+        digits = _check_digits(digits)
         net = self.net
         if name is None:
             names = net.neuron_names[net.first:]
@@ -347,7 +351,7 @@ class Trace:
             names = list(name)
         for nm in names:
             _neuron_index(net, nm)
-        N = _Notation(net, ascii, int(digits))
+        N = _Notation(net, ascii, digits)
         head = self._header(N)
         return head + "\n\n" + "\n\n".join(self._explain_one(nm, N) for nm in names)
 
@@ -397,8 +401,8 @@ class Trace:
                              f"({N.val(tr.output)}{N.dot}{N.num(1 - tr.output)}) = "
                              f"{N.val(tr.delta)}")
                 lines.append(N.text("            (binary cross-entropy: δ = ∂E/∂o; with the "
-                                    "sigmoid, f′(z)·δ = o − t exactly — output minus label, "
-                                    "not Fig 14-12's label − output)"))
+                                    "sigmoid, f′(z)·δ = o − t exactly — output minus "
+                                    "label, not Fig 14-12's label − output)"))
             else:
                 p = tr.delta + t
                 lines.append(N.text(f"  backward: {d} = softmax({o}) {N.minus} {N.t(name)} = "
@@ -466,6 +470,7 @@ class Trace:
             ``str()`` of it is the explanation.
         """
         net = self.net
+        digits = _check_digits(digits)
         try:
             m = float(m)
         except (TypeError, ValueError):
@@ -554,8 +559,8 @@ class Trace:
             lines.append(f"  predicted {Em} = m {N.times} {N.delta(src)} = {N.num(p.m)} "
                          f"{N.times} {N.num(p.slope)} = {N.val(p.predicted)}")
         else:
-            lines.append(N.text(f"  predicted {Em} = m × ∂E/∂{N.w(src, dst)} = {N.num(p.m)} × "
-                                f"{N.num(p.slope)} = {N.val(p.predicted)}"))
+            lines.append(N.text(f"  predicted {Em} = m × ∂E/∂{N.w(src, dst)} = "
+                                f"{N.num(p.m)} × {N.num(p.slope)} = {N.val(p.predicted)}"))
         lines.append(f"  measured  {Em} = E' {N.minus} E = {N.val(p.error_after)} {N.minus} "
                      f"{N.num(p.error_before)} = {N.val(p.measured)}")
         rel = ("the prediction is 0" if not np.isfinite(p.rel_gap)
@@ -567,6 +572,13 @@ class Trace:
     def error_curve(self, what, **kw):
         """:func:`neurosim.error_curve` for this trace's network and sample."""
         return error_curve(self.net, self.x, self.target, what, **kw)
+
+
+def _check_digits(digits):
+    if isinstance(digits, bool) or not isinstance(digits, (int, np.integer)) \
+            or not 1 <= digits <= 17:
+        raise ValueError(f"digits must be an integer in 1..17, got {digits!r}")
+    return int(digits)
 
 
 def _neuron_index(net, name):
