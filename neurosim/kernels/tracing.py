@@ -27,7 +27,7 @@ from .cpu import backward, forward, output_deltas
 
 # ---------------------------------------------------------------------------------------
 # training with a recorder attached (History.records)
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _backward_scatter(lr, n_in, act, is_out, run_ptr, run_edge, run_src, run_len, w, z,
                       out, delta, g, grad, fused):
     """Deltas of every neuron after ``output_deltas``, as a scatter over incoming runs in
@@ -66,7 +66,7 @@ def _backward_scatter(lr, n_in, act, is_out, run_ptr, run_edge, run_src, run_len
         g[i] = delta[i]
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def record_epoch(X, T, perm, lr, batch, skip_zero, loss, n_in, act, is_out, outputs,
                  run_ptr, run_edge, run_src, run_len, w, z, out, delta, g, grad, watch,
                  rec_out, rec_delta, rec_err):
