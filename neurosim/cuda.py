@@ -338,7 +338,7 @@ class TrainState:
 
     def _mode(self, skip_zero):
         if self.t.m <= int(config.SGD_BLOCK_MAX_EDGES) or (self.batch > 1 and skip_zero):
-            return "block"
+            return "block" if self.batch == 1 else "block-batch"
         return "sgd-levels" if self.batch == 1 else "minibatch-levels"
 
     def epoch(self, perm, lr, skip_zero=False):
@@ -355,7 +355,7 @@ class TrainState:
         self.mode = mode = self._mode(skip_zero)
         lr_t = net.dtype.type(lr)
         d_perm = nbcuda.to_device(np.ascontiguousarray(perm, dtype=np.int64)[None, :])
-        if mode == "block":
+        if mode.startswith("block"):
             if self._block is None:
                 self._block = _block_scratch(t, 1)
             Zn, On, Dn, Gn, GRAD, totals, upd = self._block
@@ -601,8 +601,9 @@ def train_many(nets, X, y, *, lr=0.05, epochs=10, weights=None, batch_size=1, sh
     def evaluate():
         res = []
         for sX, sT, ns in sets:
-            K.evaluate[blocks, threads](sX, sT, t.loss, *t.fwd(), t.d_lvl_ptr, t.d_lvl_node,
-                                        dW, Zn, On, Dn, Gn, totals, rights)
+            K.evaluate[blocks, threads](sX, sT, t.loss, t.n_in, t.act, t.outputs, t.run_ptr,
+                                        t.run_edge, t.run_src, t.run_len, t.d_lvl_ptr,
+                                        t.d_lvl_node, dW, Zn, On, Dn, Gn, totals, rights)
             res.append((totals.copy_to_host() / ns, rights.copy_to_host() / ns))
         return res
 
@@ -610,6 +611,7 @@ def train_many(nets, X, y, *, lr=0.05, epochs=10, weights=None, batch_size=1, sh
             else [np.random.default_rng(seed)])
     hist = [evaluate()]
     wh = [W0.copy()] if keep_weights else None
+    w_ok = [np.ones(k, dtype=bool)]
     times = []
     for ep in range(epochs):
         perms = np.stack([r.permutation(n) if shuffle else np.arange(n) for r in rngs])
@@ -623,13 +625,14 @@ def train_many(nets, X, y, *, lr=0.05, epochs=10, weights=None, batch_size=1, sh
         nbcuda.synchronize()
         times.append(time.perf_counter() - t0)
         hist.append(evaluate())
+        Wk = dW.copy_to_host()              # between epochs: k x n_edges, for divergence
+        w_ok.append(np.all(np.isfinite(Wk), axis=1))
         if keep_weights:
-            wh.append(dW.copy_to_host())
+            wh.append(Wk)
     Wf = dW.copy_to_host()
     tl = np.stack([h[0][0] for h in hist], axis=1)
     ta = np.stack([h[0][1] for h in hist], axis=1)
-    bad = ~np.isfinite(tl)
-    bad[:, -1] |= ~np.all(np.isfinite(Wf), axis=1)
+    bad = ~np.isfinite(tl) | ~np.stack(w_ok, axis=1)
     div = np.where(bad.any(axis=1), bad.argmax(axis=1), -1).astype(np.int64)
     out = ManyHistory(lr=lrs.astype(np.float64), batch_size=batch_size,
                       edge_names=base.edge_names, weights=Wf, train_loss=tl, train_acc=ta,
