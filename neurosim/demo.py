@@ -153,7 +153,9 @@ def sweep_summary(df):
         epoch), ``frac_reached_100``, ``at_100_final`` (runs at 100% after the last epoch),
         ``frac_at_100_final``, ``median_first_epoch`` (over the runs that reached it, or
         None), ``first_epoch_range`` ([min, max] or None), ``median_final_test_acc``,
-        ``p10_final_test_acc``, ``p90_final_test_acc``, ``diverged``.
+        ``p10_final_test_acc``, ``p90_final_test_acc``, ``collapsed_final`` (runs whose
+        final test accuracy is below 0.6, i.e. near the 0.5 of a one-class answer),
+        ``diverged``.
     """
     from .sweeps import per_run
     pr = per_run(df, acc=1.0, which="test")
@@ -174,6 +176,7 @@ def sweep_summary(df):
                     "median_final_test_acc": float(np.median(final)),
                     "p10_final_test_acc": float(np.percentile(final, 10)),
                     "p90_final_test_acc": float(np.percentile(final, 90)),
+                    "collapsed_final": int(np.sum(final < 0.6)),
                     "diverged": int(g["diverged"].sum())})
     return out
 
@@ -199,7 +202,8 @@ def sweep_table(rows):
     """The sweep's per-η rows (from :func:`sweep_summary`) as a Markdown table."""
     head = ("| η | epochs | seeds | reached 100% test (any epoch) | at 100% after the last "
             "epoch | first epoch at 100%: median [range] | final test acc: median "
-            "(10th-90th pct) |\n|---:|---:|---:|---:|---:|---:|---:|")
+            "(10th-90th pct) | final test acc < 0.6 |\n"
+            "|---:|---:|---:|---:|---:|---:|---:|---:|")
     lines = [head]
     for r in rows:
         if r["median_first_epoch"] is None:
@@ -211,7 +215,8 @@ def sweep_table(rows):
                      f"{r['reached_100']}/{r['seeds']} ({r['frac_reached_100']:.0%}) | "
                      f"{r['at_100_final']}/{r['seeds']} ({r['frac_at_100_final']:.0%}) | "
                      f"{fe} | {r['median_final_test_acc']:.3f} "
-                     f"({r['p10_final_test_acc']:.3f}–{r['p90_final_test_acc']:.3f}) |")
+                     f"({r['p10_final_test_acc']:.3f}–{r['p90_final_test_acc']:.3f}) | "
+                     f"{r['collapsed_final']}/{r['seeds']} |")
     return "\n".join(lines)
 
 

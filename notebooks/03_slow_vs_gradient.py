@@ -97,7 +97,7 @@ print(f"final test accuracy: slow {h_slow.test_acc[-1]:.3f}, gradient descent "
 
 # %%
 fig, ax = plt.subplots(1, 2, figsize=(10, 4), layout="constrained")
-ns.plots.plot_boundary(net_slow, d.X_test, d.y_test, ax[0],
-                       title=f"slow learner, {EPOCHS} epochs: test acc {h_slow.test_acc[-1]:.3f}")
-ns.plots.plot_boundary(net_gd, d.X_test, d.y_test, ax[1],
-                       title=f"gradient descent, {EPOCHS} epochs: test acc {h_gd.test_acc[-1]:.3f}")
+for a, net, h, name in ((ax[0], net_slow, h_slow, "slow learner"),
+                        (ax[1], net_gd, h_gd, "gradient descent")):
+    ns.plots.plot_boundary(net, d.X_test, d.y_test, a,
+                           title=f"{name}, {EPOCHS} epochs: test acc {h.test_acc[-1]:.3f}")

@@ -92,6 +92,7 @@ def test_sweep_summary_is_the_sweep_table(result):
         assert row["frac_reached_100"] == pytest.approx(ever.mean())
         assert row["at_100_final"] == int((last >= 1.0).sum())
         assert row["median_final_test_acc"] == pytest.approx(float(np.median(last)))
+        assert row["collapsed_final"] == int((last < 0.6).sum())
     # seed s of the sweep is the network moons_net(seed=s) trained with shuffle seed s
     one = df[(df["lr"] == RUNS[1][0]) & (df["seed"] == 2)]
     d = ns.datasets.moons()
