@@ -25,7 +25,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import neurosim as ns
-from neurosim import plots
+from neurosim import curves, plots
 
 net = ns.presets.four_neuron()
 x, t = ns.presets.FOUR_NEURON_SAMPLE
@@ -106,7 +106,7 @@ print(tr.perturb("AC", 0.05))
 # %%
 fig, (a1, a2) = plt.subplots(1, 2, figsize=(12, 4.3), layout="constrained")
 plots.plot_error_curve(tr.error_curve("C"), a1, step=[0.25, 0.5])
-cnet, cx, ct = ns.curves.chapter_example()
+cnet, cx, ct = curves.chapter_example()
 plots.plot_error_curve(ns.error_curve(cnet, cx, ct, "P", span=2.0), a2, step=[0.5, 1.0])
 
 # %% [markdown]
