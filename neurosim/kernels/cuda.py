@@ -117,7 +117,7 @@ def forward(X, rows, start, nb, n_in, act, run_ptr, run_edge, run_src, run_len, 
 # ---------------------------------------------------------------------------------------
 # loss at the outputs (Figs 14-8 to 14-12; the sign is output minus label)
 #: Device function compiled from ``cpu.output_deltas.py_func`` (same source, same math).
-output_deltas = cuda.jit(device=True)(cpu.output_deltas.py_func)
+output_deltas = cuda.jit(device=True, inline=True)(cpu.output_deltas.py_func)
 
 
 @cuda.jit
@@ -132,7 +132,7 @@ def output_layer(loss, act, outputs, Z, OUT, T, rows, start, nb, DELTA, G, E, wa
 
 
 #: Device function compiled from ``cpu.correct.py_func``.
-correct = cuda.jit(device=True)(cpu.correct.py_func)
+correct = cuda.jit(device=True, inline=True)(cpu.correct.py_func)
 
 
 # ---------------------------------------------------------------------------------------
