@@ -10,13 +10,23 @@ import numpy as np
 Split = namedtuple("Split", "X_train X_test y_train y_test")
 
 
-def _check(n, noise, test_size):
+def _real(v):
+    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) \
+        and np.isfinite(v)
+
+
+def _check(n, noise, test_size, seed=None, scale=True):
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 4:
         raise ValueError(f"n_samples must be an integer >= 4, got {n!r}")
-    if not np.isfinite(noise) or noise < 0:
+    if not _real(noise) or noise < 0:
         raise ValueError(f"noise must be >= 0, got {noise!r}")
-    if not 0 < test_size < 1:
+    if not _real(test_size) or not 0 < test_size < 1:
         raise ValueError(f"test_size must be in (0, 1), got {test_size!r}")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))
+                             or not 0 <= seed < 2 ** 32):
+        raise ValueError(f"seed must be None or an integer in [0, 2**32), got {seed!r}")
+    if not isinstance(scale, (bool, np.bool_)):
+        raise ValueError(f"scale must be True or False, got {scale!r}")
 
 
 def _finish(X, y, test_size, rng, scale):
@@ -40,7 +50,7 @@ def moons(n_samples=2048, noise=0.08, test_size=0.25, seed=42, scale=True):
     is applied to both.
     """
     from sklearn.datasets import make_moons
-    _check(n_samples, noise, test_size)
+    _check(n_samples, noise, test_size, seed, scale)
     rng = np.random.RandomState(seed)
     X, y = make_moons(n_samples=n_samples, noise=noise, random_state=rng)
     return _finish(X, y, test_size, rng, scale)
@@ -49,7 +59,7 @@ def moons(n_samples=2048, noise=0.08, test_size=0.25, seed=42, scale=True):
 def circles(n_samples=500, noise=0.05, test_size=0.25, seed=0, scale=True):
     """A disc inside a ring (TensorFlow Playground's 'circle')."""
     from sklearn.datasets import make_circles
-    _check(n_samples, noise, test_size)
+    _check(n_samples, noise, test_size, seed, scale)
     rng = np.random.RandomState(seed)
     X, y = make_circles(n_samples=n_samples, noise=noise, factor=0.5, random_state=rng)
     return _finish(X, y, test_size, rng, scale)
@@ -57,7 +67,7 @@ def circles(n_samples=500, noise=0.05, test_size=0.25, seed=0, scale=True):
 
 def xor(n_samples=500, noise=0.05, test_size=0.25, seed=0, scale=True):
     """Four quadrants, label 1 where x*y > 0 (Playground's 'exclusive or')."""
-    _check(n_samples, noise, test_size)
+    _check(n_samples, noise, test_size, seed, scale)
     rng = np.random.RandomState(seed)
     X = rng.uniform(-1, 1, (n_samples, 2))
     X += np.sign(X) * 0.05            # a small margin around the axes
@@ -69,7 +79,7 @@ def xor(n_samples=500, noise=0.05, test_size=0.25, seed=0, scale=True):
 def gaussians(n_samples=500, noise=0.5, test_size=0.25, seed=0, scale=True):
     """Two Gaussian blobs (Playground's 'gaussian'); ``noise`` is their std."""
     from sklearn.datasets import make_blobs
-    _check(n_samples, noise, test_size)
+    _check(n_samples, noise, test_size, seed, scale)
     rng = np.random.RandomState(seed)
     X, y = make_blobs(n_samples=n_samples, centers=[(-1, -1), (1, 1)],
                       cluster_std=max(noise, 1e-9), random_state=rng)
@@ -78,7 +88,9 @@ def gaussians(n_samples=500, noise=0.5, test_size=0.25, seed=0, scale=True):
 
 def spirals(n_samples=500, noise=0.05, test_size=0.25, seed=0, scale=True, turns=1.5):
     """Two interleaved spirals (Playground's 'spiral')."""
-    _check(n_samples, noise, test_size)
+    _check(n_samples, noise, test_size, seed, scale)
+    if not _real(turns) or turns <= 0:
+        raise ValueError(f"turns must be > 0, got {turns!r}")
     rng = np.random.RandomState(seed)
     n0 = n_samples // 2
     y = np.r_[np.zeros(n0), np.ones(n_samples - n0)]

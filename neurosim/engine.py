@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._scalar import BCE, SOFTMAX_CE
+from .graph import Network
 from .kernels import cpu
 
 DEVICES = ("cpu", "cuda")
@@ -29,8 +30,16 @@ def _cuda():
 
 
 # -- input checking ----------------------------------------------------------------------
+def check_net(net):
+    """``net`` itself, or ValueError if it is not a :class:`~neurosim.graph.Network`."""
+    if not isinstance(net, Network):
+        raise ValueError(f"expected a neurosim.Network, got {type(net).__name__}")
+    return net
+
+
 def as_inputs(net, X, what="X"):
     """X as a C-contiguous (n_samples, n_inputs) array of the network's dtype."""
+    check_net(net)
     try:
         A = np.asarray(X, dtype=np.float64)
     except (TypeError, ValueError):
@@ -52,7 +61,7 @@ def as_targets(net, y, n, what="y"):
     quadratic: any finite numbers; bce: values in [0, 1]; softmax_ce: class labels
     0..n_out-1 (shape (n,)) or rows of probabilities (shape (n, n_out)).
     """
-    m = len(net.output_idx)
+    m = len(check_net(net).output_idx)
     try:
         Y = np.asarray(y, dtype=np.float64)
     except (TypeError, ValueError):
@@ -164,6 +173,7 @@ def gradient(net, x, y, device="cpu"):
 def update(net, lr, device="cpu"):
     """Apply the gradient step of the last forward/backward pass: w -= lr * o_src * g_dst."""
     check_device(device)
+    check_net(net)
     lr = check_lr(lr)
     if device == "cuda":
         return _cuda().update(net, lr)

@@ -175,6 +175,7 @@ class Network:
         outputs = [_check_name(s) for s in _as_list(outputs, "outputs")]
         bias = _check_name(bias)
         dtype = _check_common(loss, init, dtype)
+        _check_seed(seed)
         if not inputs or not outputs:
             raise ValueError("a network needs at least one input and one output")
         declared = inputs + outputs + [bias]
@@ -301,7 +302,11 @@ class Network:
         neuron gets a bias edge from the bias neuron. Other parameters as in
         :meth:`from_edges` (``output`` is the output activation).
         """
-        sizes = list(sizes)
+        try:
+            sizes = list(sizes)
+        except TypeError:
+            raise ValueError(f"sizes must be a list of layer sizes, got {sizes!r}") from None
+        _check_seed(seed)
         if len(sizes) < 2 or any(not isinstance(s, (int, np.integer)) or s < 1 for s in sizes):
             raise ValueError(f"sizes must be >= 2 positive integers, got {sizes}")
         if names is None:
@@ -436,6 +441,14 @@ class Network:
         return self.n_edges
 
 
+def _check_seed(seed):
+    if not (seed is None or isinstance(seed, np.random.Generator)
+            or (isinstance(seed, (int, np.integer)) and not isinstance(seed, bool)
+                and seed >= 0)):
+        raise ValueError(f"seed must be None, an integer >= 0 or a numpy Generator, "
+                         f"got {seed!r}")
+
+
 def _check_common(loss, init, dtype):
     if loss not in LOSSES:
         raise ValueError(f"unknown loss {loss!r}; choose one of {sorted(LOSSES)}")
@@ -495,6 +508,8 @@ def _parse_edges(edges, single_names):
                 given[k] = float(weight)
             except (TypeError, ValueError):
                 raise ValueError(f"edge {s}->{d}: weight {weight!r} is not a number") from None
+            if not np.isfinite(given[k]):       # NaN would otherwise mean "initialise me"
+                raise ValueError(f"edge {s}->{d}: weight must be finite, got {weight!r}")
         pairs.append((s, d))
     return pairs, given
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import engine
+from .graph import _check_seed
 from .kernels import cpu
 
 
@@ -166,6 +167,11 @@ def train(net, X, y, *, lr=0.05, epochs=10, batch_size=1, shuffle=True, seed=0,
     batch_size = _check_int(batch_size, "batch_size", 1)
     if on_divergence not in ("stop", "raise"):
         raise ValueError(f"on_divergence must be 'stop' or 'raise', got {on_divergence!r}")
+    for flag, v in (("shuffle", shuffle), ("skip_zero_error", skip_zero_error),
+                    ("progress", progress)):
+        if not isinstance(v, (bool, np.bool_)):
+            raise ValueError(f"{flag} must be True or False, got {v!r}")
+    _check_seed(seed)
     if (X_test is None) != (y_test is None):
         raise ValueError("give both X_test and y_test, or neither")
     if X_test is not None:
