@@ -259,3 +259,23 @@ def test_reexported_plots_come_from_their_modules():
     net, x, t = curves.chapter_example()
     ax = plots.plot_error_curve(curves.error_curve(net, x, t, "P"), _ax(), step=0.5)
     assert isinstance(ax, Axes) and ax.get_lines()
+
+
+@pytest.mark.parametrize("name", PRESETS)
+def test_error_curve_and_sweep_plots_on_every_preset(name):
+    net = PRESETS[name]()
+    X, y = _data_for(net, n=12)
+    out = net.output_names[0]
+    curve = ns.error_curve(net, X[0], y[0], out)
+    ax = plots.plot_error_curve(curve, _ax(), step=0.1)
+    assert isinstance(ax, Axes)
+    err = [ln for ln in ax.get_lines() if ln.get_label() == "error"]
+    assert len(err) == 1                 # the finite part of the curve (bce: 0 < o < 1)
+    ok = np.isfinite(curve.errors)
+    np.testing.assert_array_equal(err[0].get_xdata(), curve.values[ok])
+    df = ns.sweep(name, X[:8], y[:8], lrs=[0.01, 0.05], seeds=[0, 1], epochs=2,
+                  X_test=X[8:], y_test=y[8:])
+    fig = Figure(figsize=(8, 3))
+    axes = fig.subplots(1, 2)
+    plots.plot_sweep(df, ax=axes)
+    assert len(axes[0].get_lines()) == 2 and len(axes[1].get_lines()) == 2
