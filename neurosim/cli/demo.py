@@ -22,7 +22,8 @@ def _runs(text):
 def add_parser(sub):
     from ..demo import BOOK_RUNS
     p = sub.add_parser("demo", help="run the chapter's two-moons experiment (figures, "
-                                    "summary, seed sweep)", description=__doc__)
+                                    "summary, seed sweep)",
+                       description=__doc__.replace("``", ""))
     p.add_argument("--out", default="neurosim-demo",
                    help="output folder (default: ./neurosim-demo)")
     loss = p.add_mutually_exclusive_group()
