@@ -117,5 +117,16 @@ for c, (lr, epochs) in enumerate(RUNS):
     axes[1, c].set_title(f"η = {lr:g}: fraction of runs at 100%", fontsize=10)
 
 # %% [markdown]
+# ## The trained network (Fig 14-29)
+# The η = 0.05 network after training, with the outputs and deltas of the first training
+# sample written on it.
+
+# %%
+net, h = runs[RUNS[1][0]]
+fig, ax = plt.subplots(figsize=(10, 7), layout="constrained")
+plots.plot_network(net, ax, x=d.X_train[0], y=d.y_train[:1],
+                   title=f"η = {RUNS[1][0]:g} after {h.epochs} epochs")
+
+# %% [markdown]
 # Read the table, not the single run: what one seed does at a given η is a draw from the
 # distribution above.
