@@ -163,6 +163,8 @@ def gradient(net, x, y, device="cpu"):
     -------
     (E, grad) : float, ndarray of shape (n_edges,)
     """
+    check_device(device)
+    as_targets(net, y, 1, "y")          # bad y raises before the forward pass runs
     forward(net, x, device)
     E = backward(net, y, device)
     grad = np.empty(net.n_edges, dtype=net.dtype)
@@ -183,6 +185,8 @@ def update(net, lr, device="cpu"):
 def step(net, x, y, lr, device="cpu"):
     """One per-sample SGD step (forward, backward, update); returns the error before it."""
     lr = check_lr(lr)
+    check_device(device)
+    as_targets(net, y, 1, "y")          # bad y raises before the forward pass runs
     forward(net, x, device)
     E = backward(net, y, device)
     update(net, lr, device)
