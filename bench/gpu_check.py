@@ -20,6 +20,12 @@ on fewer samples where a full run would be long (the table says how many).
 
 ``--tiny`` shrinks every size (and the blocks) so the script finishes on Numba's CUDA
 simulator; its timings then only show that the script works.
+
+``--ptx 9.0`` needs no GPU: it records the argument types of every kernel launch on the
+simulator (in a subprocess), then compiles each kernel for them to PTX for that compute
+capability with NVVM -- the type checking the simulator never does. It needs NVVM and NVRTC
+(e.g. ``pip install nvidia-nvvm nvidia-cuda-nvrtc`` and their ``lib`` folder on
+``LD_LIBRARY_PATH``), not a driver.
 """
 import argparse
 import os
@@ -262,6 +268,112 @@ def write_markdown(path, results, args):
         f.write("\n".join(lines) + "\n")
 
 
+# -- (c) PTX without a GPU ------------------------------------------------------------------
+KERNELS = ("forward", "output_layer", "backward", "gradient", "update", "sgd_update",
+           "batch_update", "train_epoch", "evaluate", "predict")
+
+
+def record_signatures(path):
+    """On the simulator: run every driver path, both dtypes, and write the argument types of
+    every kernel launch to ``path`` (JSON)."""
+    import json
+    import neurosim.cuda as nc
+    from neurosim.kernels import cuda as K
+    sys.setswitchinterval(5e-5)
+    sigs = {}
+
+    def describe(a):
+        arr = getattr(a, "_ary", a)                    # the simulator's device arrays
+        if isinstance(arr, np.ndarray):
+            return ["array", arr.dtype.name, arr.ndim, "C" if arr.flags.c_contiguous else "A"]
+        if isinstance(a, (bool, np.bool_)):
+            return ["boolean"]
+        if isinstance(a, (int, np.integer)):
+            return ["int64"]
+        return [np.dtype(type(a)).name if isinstance(a, np.floating) else "float64"]
+
+    class Recorder:
+        def __init__(self, name, kernel):
+            self.name, self.kernel = name, kernel
+
+        def __getitem__(self, launch_config):
+            launch = self.kernel[launch_config]
+
+            def call(*args):
+                sigs.setdefault(self.name, set()).add(json.dumps([describe(a) for a in args]))
+                return launch(*args)
+            return call
+
+    for name in KERNELS:
+        setattr(K, name, Recorder(name, getattr(K, name)))
+    config.THREADS_PER_BLOCK = config.BLOCK_THREADS = 4
+    for dtype in (np.float64, np.float32):
+        for loss in ("quadratic", "bce", "softmax_ce"):
+            net = random_dag(1, loss, dtype)
+            rng = np.random.default_rng(0)
+            X, T = rng.normal(0, 1, (5, net.n_inputs)), targets(net, 5, rng)
+            c = net.copy()
+            ns.forward(c, X[0], device="cuda")
+            ns.backward(c, T[0], device="cuda")
+            nc.gradient(c)
+            ns.update(c, 0.1, device="cuda")
+            ns.predict(c, X, device="cuda")
+            for max_edges in (10**9, 0):
+                config.SGD_BLOCK_MAX_EDGES = max_edges
+                for batch in (1, 2):
+                    for skip in (False, True):
+                        ns.train(net.copy(), X, T, lr=0.1, epochs=1, batch_size=batch,
+                                 skip_zero_error=skip, device="cuda")
+            nc.train_many(net, X, T, lr=[0.1, 0.2], epochs=1, X_test=X, y_test=T)
+    with open(path, "w") as f:
+        json.dump({k: sorted(v) for k, v in sigs.items()}, f)
+    missing = [k for k in KERNELS if k not in sigs]
+    if missing:
+        raise SystemExit(f"kernels never launched: {missing}")
+
+
+def ptx_check(cc):
+    """Compile every kernel for every recorded signature to PTX for compute capability
+    ``cc`` (NVVM only, no GPU or driver needed). Returns the number of failures."""
+    import json
+    import subprocess
+    import tempfile
+    import numba
+    if numba.config.ENABLE_CUDASIM:
+        raise SystemExit("--ptx compiles for the real target: run it without "
+                         "NUMBA_ENABLE_CUDASIM")
+    from numba import cuda, types
+    from neurosim.kernels import cuda as K
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "sigs.json")
+        env = dict(os.environ, NUMBA_ENABLE_CUDASIM="1")
+        subprocess.run([sys.executable, os.path.abspath(__file__), "--record-signatures",
+                        path], check=True, env=env)
+        with open(path) as f:
+            sigs = json.load(f)
+
+    def ty(d):
+        return types.Array(getattr(types, d[1]), d[2], d[3]) if d[0] == "array" \
+            else getattr(types, d[0])
+
+    bad = 0
+    for name in KERNELS:
+        for sig in sigs[name]:
+            args = tuple(ty(d) for d in json.loads(sig))
+            t0 = time.perf_counter()
+            try:
+                ptx, _ = cuda.compile_ptx(getattr(K, name).py_func, args, cc=cc)
+                dt = [str(a.dtype) for a in args if isinstance(a, types.Array)
+                      and a.dtype in (types.float32, types.float64)]
+                print(f"PASS  ptx sm_{cc[0]}{cc[1]}  {name:<13} "
+                      f"{'/'.join(sorted(set(dt))):<16} {len(ptx):>7} chars "
+                      f"{time.perf_counter() - t0:5.1f} s", flush=True)
+            except Exception as e:             # report every kernel, then fail
+                bad += 1
+                print(f"FAIL  ptx {name} {args}: {type(e).__name__}: {e}", flush=True)
+    return bad
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--tiny", action="store_true",
@@ -272,7 +384,19 @@ def main(argv=None):
                    help="random networks per mode and dtype in the checks (default 3, tiny 1)")
     p.add_argument("--no-timing", action="store_true", help="only the CPU == GPU checks")
     p.add_argument("--out", default=None, help="also write the results as Markdown here")
+    p.add_argument("--ptx", metavar="CC", default=None,
+                   help="no GPU needed: compile every kernel, with the argument types the "
+                        "drivers pass, to PTX for compute capability CC (e.g. 9.0) with "
+                        "NVVM, and exit")
+    p.add_argument("--record-signatures", metavar="PATH", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
+    if args.record_signatures:
+        record_signatures(args.record_signatures)
+        return 0
+    if args.ptx:
+        bad = ptx_check(tuple(int(v) for v in args.ptx.split(".")))
+        print(f"ptx: {'all kernels compiled' if not bad else f'{bad} FAILED'}")
+        return 1 if bad else 0
     t_start = time.perf_counter()
     import neurosim.cuda as nc
     if args.tiny:
