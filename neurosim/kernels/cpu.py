@@ -32,6 +32,12 @@ by a single bit):
   :func:`train_epoch` dispatches once per epoch to a copy of the sample loop compiled for
   each loss, so the per-sample code has no calls and no loss branch (about 1.6x on the
   chapter's 2-4-4-1 net).
+* Dense blocks, found from the edge list alone: consecutive neurons with one run each
+  and the same sources (a fully connected layer) form a *group* (:func:`_groups`, once per
+  epoch). Per-sample SGD then runs four rows of a group at once -- four independent dot
+  products sharing the loads of the source outputs in the forward pass, four rows
+  scattered into each source's delta with one load and store in the backward pass. Each
+  row's sum keeps its order, so this is exact, and about 2x on wide layers.
 * ``error_model="numpy"`` drops Python's division-by-zero checks (no division here can
   be by zero: sigmoid's ``1 + e^-z >= 1``, bce's guard on ``o (1 - o)``).
 * No ``fastmath``: sums keep their order, so the kernels stay bit-for-bit equal to the
@@ -217,6 +223,154 @@ def _backward_update(lr, n_in, act, is_out, run_ptr, run_edge, run_src, run_len,
 
 
 @njit(cache=True, inline="always", error_model="numpy")
+def _groups(n_in, run_ptr, run_src, run_len):
+    """Start of each neuron's *group*: a maximal stretch of consecutive neurons that each
+    have exactly one run, all with the same sources (a dense layer, or a block of one).
+    Group members never feed each other, so their rows can be processed together."""
+    n = run_ptr.shape[0] - 1
+    start = np.empty(n, np.int64)
+    for j in range(n_in + 1):
+        start[j] = j
+    j = n_in + 1
+    while j < n:
+        k = j + 1
+        if run_ptr[j + 1] - run_ptr[j] == 1:
+            r = run_ptr[j]
+            while k < n and run_ptr[k + 1] - run_ptr[k] == 1:
+                q = run_ptr[k]
+                if run_src[q] != run_src[r] or run_len[q] != run_len[r]:
+                    break
+                k += 1
+        for q in range(j, k):
+            start[q] = j
+        j = k
+    return start
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _forward_grouped(x, n_in, act, run_ptr, run_edge, run_src, run_len, w, z, out, start):
+    """:func:`forward`, four rows of a group at a time (each row's sum in the same order,
+    so the results are identical; four independent sums keep the FPU busy)."""
+    n = act.shape[0]
+    for i in range(n_in):
+        z[i] = x[i]
+        out[i] = x[i]
+    z[n_in] = 1.0
+    out[n_in] = 1.0
+    j = n_in + 1
+    while j < n:
+        if j + 3 < n and start[j + 3] == start[j]:
+            r = run_ptr[j]
+            s0 = np.uint64(run_src[r])
+            L = np.uint64(run_len[r])
+            ea = np.uint64(run_edge[r])
+            eb = np.uint64(run_edge[run_ptr[j + 1]])
+            ec = np.uint64(run_edge[run_ptr[j + 2]])
+            ed = np.uint64(run_edge[run_ptr[j + 3]])
+            a = 0.0
+            b = 0.0
+            c = 0.0
+            d = 0.0
+            for k in range(L):
+                o = out[s0 + k]
+                a += w[ea + k] * o
+                b += w[eb + k] * o
+                c += w[ec + k] * o
+                d += w[ed + k] * o
+            z[j] = a
+            out[j] = activate(act[j], a)
+            z[j + 1] = b
+            out[j + 1] = activate(act[j + 1], b)
+            z[j + 2] = c
+            out[j + 2] = activate(act[j + 2], c)
+            z[j + 3] = d
+            out[j + 3] = activate(act[j + 3], d)
+            j += 4
+            continue
+        s = 0.0
+        for r in range(run_ptr[j], run_ptr[j + 1]):
+            e0 = np.uint64(run_edge[r])
+            s0 = np.uint64(run_src[r])
+            for k in range(np.uint64(run_len[r])):
+                s += w[e0 + k] * out[s0 + k]
+        z[j] = s
+        out[j] = activate(act[j], s)
+        j += 1
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _backward_grouped(lr, n_in, act, is_out, run_ptr, run_edge, run_src, run_len, w, z,
+                      out, delta, g, start, rows):
+    """:func:`_backward_update` with ``fused``, the rows of a group with g != 0 four at
+    a time: each delta_i gets the same terms in the same order (consumers from the last
+    to the first), so the results are identical."""
+    n = act.shape[0]
+    for i in range(n):
+        if not is_out[i]:
+            delta[i] = 0.0
+    j = n - 1
+    while j > n_in:
+        j0 = start[j]
+        cnt = 0
+        for q in range(j, j0 - 1, -1):
+            if is_out[q]:
+                gq = g[q]
+            else:
+                gq = derivative(act[q], z[q], out[q]) * delta[q]
+                g[q] = gq
+            if gq != 0.0:
+                rows[cnt] = q
+                cnt += 1
+        c = 0
+        if cnt >= 4:
+            r = run_ptr[j0]
+            s0 = np.uint64(run_src[r])
+            L = np.uint64(run_len[r])
+            while c + 4 <= cnt:
+                qa = rows[c]
+                qb = rows[c + 1]
+                qc = rows[c + 2]
+                qd = rows[c + 3]
+                ea = np.uint64(run_edge[run_ptr[qa]])
+                eb = np.uint64(run_edge[run_ptr[qb]])
+                ec = np.uint64(run_edge[run_ptr[qc]])
+                ed = np.uint64(run_edge[run_ptr[qd]])
+                ga = g[qa]
+                gb = g[qb]
+                gc = g[qc]
+                gd = g[qd]
+                sa = lr * ga
+                sb = lr * gb
+                sc = lr * gc
+                sd = lr * gd
+                for k in range(L):
+                    o = out[s0 + k]
+                    dl = delta[s0 + k]
+                    dl += w[ea + k] * ga
+                    w[ea + k] -= sa * o
+                    dl += w[eb + k] * gb
+                    w[eb + k] -= sb * o
+                    dl += w[ec + k] * gc
+                    w[ec + k] -= sc * o
+                    dl += w[ed + k] * gd
+                    w[ed + k] -= sd * o
+                    delta[s0 + k] = dl
+                c += 4
+        while c < cnt:
+            q = rows[c]
+            gq = g[q]
+            step = lr * gq
+            for r in range(run_ptr[q], run_ptr[q + 1]):
+                e0 = np.uint64(run_edge[r])
+                s0 = np.uint64(run_src[r])
+                for k in range(np.uint64(run_len[r])):
+                    delta[s0 + k] += w[e0 + k] * gq
+                    w[e0 + k] -= step * out[s0 + k]
+            c += 1
+        j = j0 - 1
+
+
+@njit(cache=True, inline="always", error_model="numpy")
 def _epoch(X, T, perm, lr, batch, skip_zero, loss, n_in, act, is_out, outputs,
            run_ptr, run_edge, run_src, run_len, w, z, out, delta, g, grad):
     """The sample loop of :func:`train_epoch`, inlined there once per loss constant."""
@@ -229,6 +383,21 @@ def _epoch(X, T, perm, lr, batch, skip_zero, loss, n_in, act, is_out, outputs,
         for e in range(m):
             grad[e] = 0.0
     nb = 0
+    if fused:
+        start = _groups(n_in, run_ptr, run_src, run_len)
+        rows = np.empty(act.shape[0], np.int64)
+        for s in range(perm.shape[0]):
+            i = perm[s]
+            _forward_grouped(X[i], n_in, act, run_ptr, run_edge, run_src, run_len, w, z,
+                             out, start)
+            E = output_deltas(loss, act, outputs, z, out, T[i], delta, g, want_E)
+            total += E
+            if skip_zero and E == 0.0:
+                continue
+            _backward_grouped(lr, n_in, act, is_out, run_ptr, run_edge, run_src, run_len, w,
+                              z, out, delta, g, start, rows)
+            updates += 1
+        return total, updates
     for s in range(perm.shape[0]):
         i = perm[s]
         forward(X[i], n_in, act, run_ptr, run_edge, run_src, run_len, w, z, out)
