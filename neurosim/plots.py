@@ -229,7 +229,7 @@ def plot_accuracy(history, ax=None, *, title="Accuracy"):
                        label=f"test 100% at epoch {first}")
     lo = np.nanmin(np.r_[history.train_acc, test if test is not None else []])
     ax.set_ylim(min(0.4, lo - 0.02) if np.isfinite(lo) else 0, 1.02)
-    ax.legend(loc="lower right", fontsize=8)
+    ax.legend(loc="best", fontsize=8)
     return ax
 
 
@@ -253,7 +253,7 @@ def plot_loss(history, ax=None, *, title="Loss", log=False):
         ax.set_yscale("log")
     else:
         ax.set_ylim(bottom=0)
-    ax.legend(loc="upper right", fontsize=8)
+    ax.legend(loc="best", fontsize=8)
     return ax
 
 
