@@ -8,6 +8,8 @@ import sys
 import numpy as np
 import pytest
 
+from hypothesis import given, settings, strategies as st
+
 import neurosim as ns
 from neurosim import config
 from reference import ACTS, LOSSES, forward_backward, random_dag, random_targets, sgd
@@ -208,6 +210,31 @@ def test_wide_layers_span_blocks(mode, use_mode, monkeypatch):
     ns.train(gpu, X, T, lr=0.1, epochs=1, batch_size=batch, device="cuda")
     assert use_mode.seen == [mode]
     np.testing.assert_allclose(gpu.weights, cpu.weights, **tol(np.float64))
+
+
+@settings(max_examples=12, deadline=None)
+@given(seed=st.integers(0, 10**6), loss=st.sampled_from(LOSSES), threads=st.integers(1, 5),
+       blocks=st.integers(1, 4), batch=st.sampled_from([1, 2, 5]), one_block=st.booleans(),
+       f32=st.booleans())
+def test_any_launch_configuration_gives_the_cpu_result(seed, loss, threads, blocks, batch,
+                                                       one_block, f32):
+    dtype = np.float32 if f32 else np.float64
+    net = random_dag(seed, n_in=2, n_hidden=4, n_out=n_out_for(loss, seed), loss=loss,
+                     dtype=dtype)
+    X, T = data(net, 6, seed % 1000)
+    saved = {k: getattr(config, k) for k in ("THREADS_PER_BLOCK", "MAX_BLOCKS",
+                                             "BLOCK_THREADS", "SGD_BLOCK_MAX_EDGES")}
+    try:
+        config.THREADS_PER_BLOCK, config.MAX_BLOCKS, config.BLOCK_THREADS = threads, blocks, \
+            threads
+        config.SGD_BLOCK_MAX_EDGES = 10**9 if one_block else 0
+        cpu, gpu = net.copy(), net.copy()
+        ns.train(cpu, X, T, lr=0.1, epochs=1, batch_size=batch, seed=seed)
+        ns.train(gpu, X, T, lr=0.1, epochs=1, batch_size=batch, seed=seed, device="cuda")
+    finally:
+        for k, v in saved.items():
+            setattr(config, k, v)
+    np.testing.assert_allclose(gpu.weights, cpu.weights, **tol(dtype))
 
 
 def _relu_net(dtype=np.float64):
