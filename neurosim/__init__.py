@@ -23,7 +23,7 @@ _LAZY = {
     "save": "neurosim.io", "load": "neurosim.io",
 }
 _SUBMODULES = ("plots", "cuda", "sklearn", "io", "interop", "bench", "sweeps", "tracing",
-               "slow")
+               "slow", "curves", "demo")
 
 __all__ = ["Network", "History", "DivergenceError", "train", "forward", "backward",
            "gradient", "update", "step", "predict", "predict_proba", "evaluate",
