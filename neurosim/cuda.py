@@ -576,8 +576,8 @@ def train_many(nets, X, y, *, lr=0.05, epochs=10, weights=None, batch_size=1, sh
         raise ValueError(f"{len(many)} networks but {lrs.shape[0]} learning rates")
     W0 = np.ascontiguousarray(np.broadcast_to(W0, (k, base.n_edges)))
     lrs = np.broadcast_to(lrs, (k,)).astype(base.dtype)
-    seeds = np.atleast_1d(np.asarray(seed, dtype=np.int64)) if not np.isscalar(seed) \
-        else None
+    one_seed = seed is None or np.isscalar(seed) or isinstance(seed, np.random.Generator)
+    seeds = None if one_seed else np.atleast_1d(np.asarray(seed, dtype=np.int64))
     if seeds is not None and seeds.shape != (k,):
         raise ValueError(f"seed must be one integer or {k} integers, got shape {seeds.shape}")
     if (X_test is None) != (y_test is None):
