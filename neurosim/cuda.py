@@ -31,6 +31,7 @@ simulator is enabled (``NUMBA_ENABLE_CUDASIM=1`` before numba is imported).
 from __future__ import annotations
 
 import time
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -92,9 +93,7 @@ def levels(net):
     lvl_ptr : ndarray (n_levels + 1,) int64
     lvl_node : ndarray (n_neurons,) int64
     """
-    lev = np.asarray(net.level, dtype=np.int64).copy()
-    if np.any(lev[net.first:] == 0):        # a non-input neuron without incoming edges
-        lev[net.first:] += 1
+    lev = np.asarray(net.level, dtype=np.int64)   # >= 1 after the bias, even with no inputs
     lvl_node = np.argsort(lev, kind="stable").astype(np.int64)
     lvl_ptr = np.zeros(int(lev.max()) + 2, dtype=np.int64)
     np.cumsum(np.bincount(lev), out=lvl_ptr[1:])
@@ -119,8 +118,6 @@ class _Topology:
         self.out_ptr, self.out_edge = td(net.out_ptr), td(net.out_edge)
         self.src, self.dst = td(net.src), td(net.dst)
         self.d_lvl_ptr, self.d_lvl_node = td(self.lvl_ptr), td(self.lvl_node)
-        self.key = (net.src.tobytes(), net.dst.tobytes(), net.act.tobytes(), net.loss,
-                    net.n_inputs, net.output_idx.tobytes())
 
     def fwd(self):
         return (self.n_in, self.act, self.run_ptr, self.run_edge, self.run_src, self.run_len)
@@ -129,11 +126,13 @@ class _Topology:
         return (self.n_in, self.act, self.is_out, self.out_ptr, self.out_edge, self.dst)
 
 
+_TOPOLOGIES = weakref.WeakKeyDictionary()    # Network -> _Topology, nothing stored on it
+
+
 def _topology(net):
-    t = getattr(net, "_cuda_topology", None)
+    t = _TOPOLOGIES.get(net)
     if t is None or t.dtype != net.dtype:
-        t = _Topology(net)
-        net._cuda_topology = t
+        t = _TOPOLOGIES[net] = _Topology(net)
     return t
 
 

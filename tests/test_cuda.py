@@ -93,6 +93,20 @@ def test_levels_are_topological(seed):
     assert np.all(lev[net.src] < lev[net.dst])            # neurons of a level are independent
 
 
+def test_hidden_neuron_without_inputs():
+    """A neuron fed by no edge has z = 0 (level 1, like every neuron after the bias)."""
+    net = ns.Network.from_edges([("h", "o", 0.5), ("x", "o", 0.3), ("x", "g", -0.4),
+                                 ("g", "o", 0.7)], inputs=["x"], outputs=["o"],
+                                hidden=["h", "g"], activation="sigmoid")
+    cpu, gpu = net.copy(), net.copy()
+    np.testing.assert_allclose(ns.forward(gpu, [2.0], device="cuda"), ns.forward(cpu, [2.0]),
+                               rtol=1e-15)
+    assert gpu.output("h") == 0.5
+    ns.train(cpu, [[1.0], [-1.0]], [0.2, 0.9], lr=0.5, epochs=2)
+    ns.train(gpu, [[1.0], [-1.0]], [0.2, 0.9], lr=0.5, epochs=2, device="cuda")
+    np.testing.assert_allclose(gpu.weights, cpu.weights, rtol=1e-12)
+
+
 def test_automatic_launch_configuration(monkeypatch):
     monkeypatch.setattr(config, "BLOCK_THREADS", None)
     monkeypatch.setattr(config, "THREADS_PER_BLOCK", 128)
