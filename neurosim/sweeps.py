@@ -173,14 +173,45 @@ def _run_chunk(chunk, X, y, X_test, y_test, epochs, batch_size):
 
 
 def _cuda_sweep(topos, X, y, X_test, y_test, lrs, seeds, epochs, batch_size, progress):
+    """All runs of a topology at once with :func:`neurosim.cuda.train_many`."""
     try:
         from . import cuda
     except ImportError as e:
         raise ValueError(f"device='cuda' is not available: {e}") from None
-    if not hasattr(cuda, "train_many"):
-        raise ValueError("device='cuda' needs neurosim.cuda.train_many (the CUDA "
-                         "many-networks mode), which this installation does not provide")
-    raise ValueError("device='cuda' sweeps are not wired to neurosim.cuda.train_many yet")
+    keys = [(lr, seed) for lr in lrs for seed in seeds]
+    k = len(keys)
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+        bar = tqdm(total=len(topos) * k, desc="sweep (cuda)", unit="run")
+    parts = []
+    try:
+        for name, fn in topos:
+            nets = [_build(fn, seed, name) for _, seed in keys]
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                h = cuda.train_many(nets, X, y, lr=[lr for lr, _ in keys],
+                                    seed=[seed for _, seed in keys], epochs=epochs,
+                                    batch_size=batch_size, X_test=X_test, y_test=y_test)
+            rows = epochs + 1
+            times = np.concatenate([[0.0], np.asarray(h.epoch_time) / k])
+            for i, (lr, seed) in enumerate(keys):
+                nan = np.full(rows, np.nan)
+                div = np.zeros(rows, dtype=bool)
+                if h.diverged_epoch[i] >= 0:
+                    div[h.diverged_epoch[i]:] = True
+                parts.append({"topology": [name] * rows, "lr": np.full(rows, lr),
+                              "seed": np.full(rows, seed), "epoch": np.arange(rows),
+                              "train_loss": h.train_loss[i], "train_acc": h.train_acc[i],
+                              "test_loss": nan if h.test_loss is None else h.test_loss[i],
+                              "test_acc": nan if h.test_acc is None else h.test_acc[i],
+                              "train_time": times, "diverged": div})
+            if bar is not None:
+                bar.update(k)
+    finally:
+        if bar is not None:
+            bar.close()
+    return parts
 
 
 def sweep(build, X, y, *, lrs, seeds, epochs, X_test=None, y_test=None, batch_size=1,
@@ -217,7 +248,12 @@ def sweep(build, X, y, *, lrs, seeds, epochs, X_test=None, y_test=None, batch_si
     progress : bool
         A tqdm bar over finished runs.
     device : {"cpu", "cuda"}
-        ``"cuda"`` uses the CUDA many-networks mode (:mod:`neurosim.cuda`) when available.
+        ``"cuda"``: all runs of one topology train side by side in one launch per epoch
+        (:func:`neurosim.cuda.train_many`, one CUDA block per network; same results as
+        the CPU to rounding). ``n_jobs`` and ``backend`` are then unused, ``train_time``
+        is the launch time divided by the number of networks, and a diverged network
+        keeps training (its later rows are NaN rather than repeated). Raises ValueError
+        if CUDA is not usable here.
     topology_name : str, optional
         Name of a single topology in the table (default: the preset name, the layer
         sizes joined by ``-``, or the callable's ``__name__``).
@@ -277,9 +313,22 @@ def sweep(build, X, y, *, lrs, seeds, epochs, X_test=None, y_test=None, batch_si
         y_test = np.asarray(y_test, dtype=float)
 
     if device == "cuda":
-        return _cuda_sweep(topos, X, y, X_test, y_test, lrs, seeds, epochs, batch_size,
-                           progress)
+        parts = _cuda_sweep(topos, X, y, X_test, y_test, lrs, seeds, epochs, batch_size,
+                            progress)
+    else:
+        parts = _cpu_runs(topos, X, y, X_test, y_test, lrs, seeds, epochs, batch_size,
+                          n_jobs, backend, progress, first)
+    df = pd.DataFrame({c: np.concatenate([p[c] for p in parts]) for c in COLUMNS})
+    order = {name: k for k, (name, _) in enumerate(topos)}
+    df["_t"] = df["topology"].map(order)
+    df = df.sort_values(["_t", "lr", "seed", "epoch"], kind="stable").drop(columns="_t")
+    df = df.reset_index(drop=True)
+    return df.astype({"lr": float, "seed": int, "epoch": int, "diverged": bool})
 
+
+def _cpu_runs(topos, X, y, X_test, y_test, lrs, seeds, epochs, batch_size, n_jobs, backend,
+              progress, first):
+    """Every run through joblib, a few chunks of runs per worker."""
     import joblib
 
     runs = [(name, fn, lr, seed) for name, fn in topos for lr in lrs for seed in seeds]
@@ -313,12 +362,7 @@ def sweep(build, X, y, *, lrs, seeds, epochs, X_test=None, y_test=None, batch_si
         finally:
             if bar is not None:
                 bar.close()
-    df = pd.DataFrame({c: np.concatenate([p[c] for p in parts]) for c in COLUMNS})
-    order = {name: k for k, (name, _) in enumerate(topos)}
-    df["_t"] = df["topology"].map(order)
-    df = df.sort_values(["_t", "lr", "seed", "epoch"], kind="stable").drop(columns="_t")
-    df = df.reset_index(drop=True)
-    return df.astype({"lr": float, "seed": int, "epoch": int, "diverged": bool})
+    return parts
 
 
 # -- summaries -------------------------------------------------------------------------------

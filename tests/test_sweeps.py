@@ -141,3 +141,17 @@ def test_dask_local_cluster(data):
     for p in (par, par2):
         pd.testing.assert_frame_equal(serial.drop(columns="train_time"),
                                       p.drop(columns="train_time"))
+
+
+def test_cuda_many_networks_matches_cpu():
+    pytest.importorskip("neurosim.cuda")      # a GPU, or Numba's CUDA simulator (conftest)
+    d = ns.datasets.xor(n_samples=8, seed=1)      # tiny: the simulator is slow
+    kw = dict(lrs=[0.1, 0.5], seeds=[3], epochs=1, X_test=d.X_test, y_test=d.y_test)
+    cpu = ns.sweep([2, 2, 1], d.X_train, d.y_train, **kw)
+    gpu = ns.sweep([2, 2, 1], d.X_train, d.y_train, device="cuda", **kw)
+    assert list(gpu.columns) == COLUMNS and len(gpu) == len(cpu)
+    for c in ("topology", "lr", "seed", "epoch", "diverged"):
+        pd.testing.assert_series_equal(cpu[c], gpu[c])
+    for c in ("train_loss", "test_loss", "train_acc", "test_acc"):
+        np.testing.assert_allclose(gpu[c], cpu[c], rtol=1e-9, atol=1e-12, err_msg=c)
+    assert (gpu.loc[gpu.epoch > 0, "train_time"] > 0).all()

@@ -327,3 +327,17 @@ def test_estimator_bad_data(cls):
         with pytest.raises(ValueError):
             call()
     np.testing.assert_array_equal(est.network_.weights, weights)
+
+
+def test_the_unchanged_check_can_fail():
+    # negative control: a call that does change the network is caught by _assert_same
+    net = _net()
+    before = _snapshot(net)
+    ns.train(net, X, Y, epochs=1)
+    with pytest.raises(AssertionError):
+        _assert_same(before, net)
+    net = _net()
+    before = _snapshot(net)
+    ns.forward(net, [2.0, 2.0])                      # state only
+    with pytest.raises(AssertionError):
+        _assert_same(before, net)
