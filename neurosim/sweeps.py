@@ -513,6 +513,6 @@ def plot_sweep(df, ax=None, acc=1.0, which="test", band=(10, 90)):
         axes[1].set(xlabel="epoch", ylabel="fraction of runs",
                     title=f"fraction of runs at {which} accuracy ≥ {acc:.0%}")
         axes[1].set_ylim(-0.02, 1.02)
-        axes[1].legend(loc="lower right")
+        axes[1].legend(loc="upper left")
     single = ax is not None and not isinstance(ax, (list, tuple, np.ndarray))
     return axes[0] if single else axes
