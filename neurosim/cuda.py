@@ -334,6 +334,39 @@ class TrainState:
         self._block = None
         self._levels = None
         self.mode = None
+        t0 = time.perf_counter()
+        self.compile()
+        self.compile_time = time.perf_counter() - t0
+
+    def compile(self):
+        """JIT-compile (or load) every kernel :meth:`epoch` may launch, by launching each on
+        empty work with a scratch copy of the weights, so that epoch times exclude it."""
+        t, net = self.t, self.net
+        W = nbcuda.to_device(np.zeros((1, t.m), dtype=net.dtype))
+        empty = nbcuda.to_device(np.zeros((1, 0), dtype=np.int64))
+        lr0 = net.dtype.type(0.0)
+        for mode in sorted({self._mode(False), self._mode(True)}):
+            if mode.startswith("block"):
+                Zn, On, Dn, Gn, GRAD, totals, upd = _block_scratch(t, 1)
+                K.train_epoch[1, 1](
+                    self.X, self.T, empty, nbcuda.to_device(np.array([lr0])), self.batch,
+                    False, t.loss, t.n_in, t.act, t.is_out, t.outputs, t.run_ptr, t.run_edge,
+                    t.run_src, t.run_len, t.out_ptr, t.out_edge, t.src, t.dst, t.d_lvl_ptr,
+                    t.d_lvl_node, W, Zn, On, Dn, Gn, GRAD, totals, upd)
+                continue
+            Z, OUT, DELTA, G = (nbcuda.to_device(np.zeros((t.n, 1), dtype=net.dtype))
+                                for _ in range(4))
+            E = nbcuda.to_device(np.zeros(1))
+            rows, w = empty[0], W[0]
+            K.forward[1, 1](self.X, rows, 0, 0, *t.fwd(), w, Z, OUT, t.d_lvl_node, 0, 0)
+            K.output_layer[1, 1](t.loss, t.act, t.outputs, Z, OUT, self.T, rows, 0, 0, DELTA,
+                                 G, E, False)
+            K.backward[1, 1](*t.bwd(), w, Z, OUT, DELTA, G, t.d_lvl_node, 0, 0, 0, True)
+            if mode == "sgd-levels":
+                K.sgd_update[1, 1](t.src, t.dst, OUT, G, w, lr0, E, 0, False)
+            else:
+                K.batch_update[1, 1](t.src, t.dst, OUT, G, w, 0.0, 0)
+        nbcuda.synchronize()
 
     def _mode(self, skip_zero):
         if self.t.m <= int(config.SGD_BLOCK_MAX_EDGES) or (self.batch > 1 and skip_zero):

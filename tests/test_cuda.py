@@ -196,6 +196,7 @@ def test_train_matches_cpu(mode, loss, dtype, use_mode):
     h_gpu = ns.train(gpu, X, T, lr=0.2, epochs=2, batch_size=batch, seed=4, device="cuda")
     assert use_mode.seen == [mode, mode]
     assert not np.allclose(gpu.weights, net.weights)       # it did learn something
+    assert np.all(h_gpu.epoch_time > 0)
     np.testing.assert_allclose(gpu.weights, cpu.weights, **tol(dtype))
     np.testing.assert_allclose(h_gpu.weights, h_cpu.weights, **tol(dtype))
     np.testing.assert_allclose(h_gpu.train_loss, h_cpu.train_loss, rtol=1e-5)
@@ -249,6 +250,25 @@ def test_any_launch_configuration_gives_the_cpu_result(seed, loss, threads, bloc
         for k, v in saved.items():
             setattr(config, k, v)
     np.testing.assert_allclose(gpu.weights, cpu.weights, **tol(dtype))
+
+
+def test_train_state_compiles_without_touching_the_weights(use_mode):
+    """TrainState compiles its kernels on empty work up front (epoch times exclude JIT),
+    and that leaves the network and the device weights alone."""
+    batch = use_mode("sgd-levels")
+    net = random_dag(4, n_in=2, n_hidden=4, n_out=2, loss="quadratic")
+    X, T = data(net, 5, 0)
+    w0 = net.weights.copy()
+    st = nc.TrainState(net, X, T, batch)
+    assert st.compile_time > 0
+    np.testing.assert_array_equal(st.weights(), w0)
+    np.testing.assert_array_equal(net.weights, w0)
+    st.epoch(np.arange(5), 0.1)
+    st.sync_weights()
+    ref = net.copy()
+    ref.weights[:] = w0
+    ns.train(ref, X, T, lr=0.1, epochs=1, shuffle=False)
+    np.testing.assert_allclose(net.weights, ref.weights, rtol=1e-12)
 
 
 def _relu_net(dtype=np.float64):
