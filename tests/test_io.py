@@ -204,7 +204,8 @@ def test_inconsistent_contents(good, tmp_path):
         m["activations"]["a b"] = m["activations"].pop("A")
     variant("name", "bad neuron name", rename)
     variant("extra_key", "unknown metadata", lambda m: m.update(code="import os"))
-    variant("wdtype", "dtype", array_change=lambda a: a.update(weights=a["weights"].astype(np.float32)))
+    variant("wdtype", "dtype",
+            array_change=lambda a: a.update(weights=a["weights"].astype(np.float32)))
     variant("srcdtype", "dtype", array_change=lambda a: a.update(src=a["src"].astype(np.float64)))
     variant("wshape", "shape", array_change=lambda a: a.update(weights=a["weights"][:-1]))
     variant("zshape", "shape", array_change=lambda a: a.update(z=np.zeros(3)))
@@ -256,9 +257,8 @@ def test_huge_declared_sizes_and_pickles(good, tmp_path):
             zf.writestr(k, v)
     _bad(p, "declares shape")
     # more data than max_bytes
-    _bad_kw = dict(max_bytes=100)
     with pytest.raises(ValueError, match="max_bytes"):
-        load(path, **_bad_kw)
+        load(path, max_bytes=100)
     # an object array (a pickle) is refused without being unpickled
     class Boom:
         def __reduce__(self):
