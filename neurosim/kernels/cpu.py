@@ -37,7 +37,12 @@ by a single bit):
   epoch). Per-sample SGD then runs four rows of a group at once -- four independent dot
   products sharing the loads of the source outputs in the forward pass, four rows
   scattered into each source's delta with one load and store in the backward pass. Each
-  row's sum keeps its order, so this is exact, and about 2x on wide layers.
+  row's sum keeps its order, so this is exact, and about 2x on wide layers. (Minibatch
+  epochs keep the plain per-neuron loops and one compiled copy.)
+* The price is compile time: with an empty Numba cache :func:`train_epoch` takes about
+  10-15 s to compile (three specialised copies of the sample loop), against ~1.5 s for
+  a plain loop; ``cache=True`` makes that a one-off per machine (see the cold-start table
+  of the bench).
 * ``error_model="numpy"`` drops Python's division-by-zero checks (no division here can
   be by zero: sigmoid's ``1 + e^-z >= 1``, bce's guard on ``o (1 - o)``).
 * No ``fastmath``: sums keep their order, so the kernels stay bit-for-bit equal to the
@@ -371,54 +376,56 @@ def _backward_grouped(lr, n_in, act, is_out, run_ptr, run_edge, run_src, run_len
 
 
 @njit(cache=True, inline="always", error_model="numpy")
-def _epoch(X, T, perm, lr, batch, skip_zero, loss, n_in, act, is_out, outputs,
-           run_ptr, run_edge, run_src, run_len, w, z, out, delta, g, grad):
-    """The sample loop of :func:`train_epoch`, inlined there once per loss constant."""
+def _sgd_epoch(X, T, perm, lr, skip_zero, loss, n_in, act, is_out, outputs, run_ptr,
+               run_edge, run_src, run_len, w, z, out, delta, g):
+    """Per-sample SGD over ``X[perm]`` (the body of :func:`train_epoch` for batch 1);
+    inlined there once per loss constant, so the sample loop has no loss branch."""
+    total = 0.0
+    updates = 0
+    start = _groups(n_in, run_ptr, run_src, run_len)
+    rows = np.empty(act.shape[0], np.int64)
+    for s in range(perm.shape[0]):
+        i = perm[s]
+        _forward_grouped(X[i], n_in, act, run_ptr, run_edge, run_src, run_len, w, z, out,
+                         start)
+        E = output_deltas(loss, act, outputs, z, out, T[i], delta, g, skip_zero)
+        total += E
+        if skip_zero and E == 0.0:
+            continue
+        _backward_grouped(lr, n_in, act, is_out, run_ptr, run_edge, run_src, run_len, w, z,
+                          out, delta, g, start, rows)
+        updates += 1
+    return total, updates
+
+
+@njit(cache=True, error_model="numpy")
+def _minibatch_epoch(X, T, perm, lr, batch, skip_zero, loss, n_in, act, is_out, outputs,
+                     run_ptr, run_edge, run_src, run_len, w, z, out, delta, g, grad):
+    """Minibatch SGD over ``X[perm]`` (the body of :func:`train_epoch` for batch > 1)."""
     m = w.shape[0]
     total = 0.0
     updates = 0
-    fused = batch == 1
-    want_E = skip_zero
-    if not fused:
-        for e in range(m):
-            grad[e] = 0.0
+    for e in range(m):
+        grad[e] = 0.0
     nb = 0
-    if fused:
-        start = _groups(n_in, run_ptr, run_src, run_len)
-        rows = np.empty(act.shape[0], np.int64)
-        for s in range(perm.shape[0]):
-            i = perm[s]
-            _forward_grouped(X[i], n_in, act, run_ptr, run_edge, run_src, run_len, w, z,
-                             out, start)
-            E = output_deltas(loss, act, outputs, z, out, T[i], delta, g, want_E)
-            total += E
-            if skip_zero and E == 0.0:
-                continue
-            _backward_grouped(lr, n_in, act, is_out, run_ptr, run_edge, run_src, run_len, w,
-                              z, out, delta, g, start, rows)
-            updates += 1
-        return total, updates
     for s in range(perm.shape[0]):
         i = perm[s]
         forward(X[i], n_in, act, run_ptr, run_edge, run_src, run_len, w, z, out)
-        E = output_deltas(loss, act, outputs, z, out, T[i], delta, g, want_E)
+        E = output_deltas(loss, act, outputs, z, out, T[i], delta, g, skip_zero)
         total += E
         if skip_zero and E == 0.0:
             continue
         _backward_update(lr, n_in, act, is_out, run_ptr, run_edge, run_src, run_len, w, z,
-                         out, delta, g, grad, fused)
-        if fused:
+                         out, delta, g, grad, False)
+        nb += 1
+        if nb == batch:
+            scale = lr / nb
+            for e in range(m):
+                w[e] -= scale * grad[e]
+                grad[e] = 0.0
+            nb = 0
             updates += 1
-        else:
-            nb += 1
-            if nb == batch:
-                scale = lr / nb
-                for e in range(m):
-                    w[e] -= scale * grad[e]
-                    grad[e] = 0.0
-                nb = 0
-                updates += 1
-    if not fused and nb > 0:
+    if nb > 0:
         scale = lr / nb
         for e in range(m):
             w[e] -= scale * grad[e]
@@ -439,14 +446,18 @@ def train_epoch(X, T, perm, lr, batch, skip_zero, loss, n_in, act, is_out, outpu
     sample). ``batch > 1``: gradients summed over ``batch`` samples, then
     ``w -= lr * grad / batch``. ``skip_zero``: no update for a sample whose error is 0.
     """
+    if batch != 1:
+        return _minibatch_epoch(X, T, perm, lr, batch, skip_zero, loss, n_in, act, is_out,
+                                outputs, run_ptr, run_edge, run_src, run_len, w, z, out,
+                                delta, g, grad)
     if loss == BCE:
-        return _epoch(X, T, perm, lr, batch, skip_zero, BCE, n_in, act, is_out, outputs,
-                      run_ptr, run_edge, run_src, run_len, w, z, out, delta, g, grad)
+        return _sgd_epoch(X, T, perm, lr, skip_zero, BCE, n_in, act, is_out, outputs,
+                          run_ptr, run_edge, run_src, run_len, w, z, out, delta, g)
     if loss == SOFTMAX_CE:
-        return _epoch(X, T, perm, lr, batch, skip_zero, SOFTMAX_CE, n_in, act, is_out,
-                      outputs, run_ptr, run_edge, run_src, run_len, w, z, out, delta, g, grad)
-    return _epoch(X, T, perm, lr, batch, skip_zero, QUADRATIC, n_in, act, is_out, outputs,
-                  run_ptr, run_edge, run_src, run_len, w, z, out, delta, g, grad)
+        return _sgd_epoch(X, T, perm, lr, skip_zero, SOFTMAX_CE, n_in, act, is_out, outputs,
+                          run_ptr, run_edge, run_src, run_len, w, z, out, delta, g)
+    return _sgd_epoch(X, T, perm, lr, skip_zero, QUADRATIC, n_in, act, is_out, outputs,
+                      run_ptr, run_edge, run_src, run_len, w, z, out, delta, g)
 
 
 @njit(cache=True, error_model="numpy")
