@@ -296,7 +296,11 @@ def _forward_grouped(x, n_in, act, run_ptr, run_edge, run_src, run_len, w, z, ou
         for r in range(run_ptr[j], run_ptr[j + 1]):
             e0 = np.uint64(run_edge[r])
             s0 = np.uint64(run_src[r])
-            for k in range(np.uint64(run_len[r])):
+            L = np.uint64(run_len[r])
+            if L == np.uint64(1):
+                s += w[e0] * out[s0]
+                continue
+            for k in range(L):
                 s += w[e0 + k] * out[s0 + k]
         z[j] = s
         out[j] = activate(act[j], s)
@@ -368,7 +372,12 @@ def _backward_grouped(lr, n_in, act, is_out, run_ptr, run_edge, run_src, run_len
             for r in range(run_ptr[q], run_ptr[q + 1]):
                 e0 = np.uint64(run_edge[r])
                 s0 = np.uint64(run_src[r])
-                for k in range(np.uint64(run_len[r])):
+                L = np.uint64(run_len[r])
+                if L == np.uint64(1):
+                    delta[s0] += w[e0] * gq
+                    w[e0] -= step * out[s0]
+                    continue
+                for k in range(L):
                     delta[s0 + k] += w[e0 + k] * gq
                     w[e0 + k] -= step * out[s0 + k]
             c += 1
