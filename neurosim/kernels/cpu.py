@@ -365,6 +365,37 @@ def _backward_grouped(lr, n_in, act, is_out, run_ptr, run_edge, run_src, run_len
                     w[ed + k] -= sd * o
                     delta[s0 + k] = dl
                 c += 4
+        if j > j0 and c < cnt:
+            r = run_ptr[j0]
+            s0 = np.uint64(run_src[r])
+            L = np.uint64(run_len[r])
+            if c + 2 <= cnt:
+                qa = rows[c]
+                qb = rows[c + 1]
+                ea = np.uint64(run_edge[run_ptr[qa]])
+                eb = np.uint64(run_edge[run_ptr[qb]])
+                ga = g[qa]
+                gb = g[qb]
+                sa = lr * ga
+                sb = lr * gb
+                for k in range(L):
+                    o = out[s0 + k]
+                    dl = delta[s0 + k]
+                    dl += w[ea + k] * ga
+                    w[ea + k] -= sa * o
+                    dl += w[eb + k] * gb
+                    w[eb + k] -= sb * o
+                    delta[s0 + k] = dl
+                c += 2
+            if c < cnt:
+                qa = rows[c]
+                ea = np.uint64(run_edge[run_ptr[qa]])
+                ga = g[qa]
+                sa = lr * ga
+                for k in range(L):
+                    delta[s0 + k] += w[ea + k] * ga
+                    w[ea + k] -= sa * out[s0 + k]
+                c += 1
         while c < cnt:
             q = rows[c]
             gq = g[q]
