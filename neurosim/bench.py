@@ -644,8 +644,13 @@ def _load():
         return None
 
 
+def _num(x):
+    """Three significant figures, without exponents for numbers a table reader scans."""
+    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:.3g}"
+
+
 def _fmt_us(r):
-    return f"{r['us_per_step']:.3g} ({r['us_min']:.3g}–{r['us_max']:.3g})"
+    return f"{_num(r['us_per_step'])} ({_num(r['us_min'])}–{_num(r['us_max'])})"
 
 
 def markdown(res):
@@ -670,6 +675,9 @@ def markdown(res):
              "system's time ÷ neurosim's (how many times faster neurosim is); *agrees* = "
              "max |Δw| against neurosim's final weights (relative to max(1, max |w|)).",
              "",
+             "Summary: µs per sample step (median), and in brackets how many times "
+             "faster neurosim is.", ""] + summary(res) + [
+             "", "All numbers:", "",
              "| workload | weights | steps | system | µs / step | CUPS | neurosim × | "
              "agrees |",
              "|---|---:|---:|---|---:|---:|---:|---|"]
@@ -682,7 +690,7 @@ def markdown(res):
             f"{'yes' if r['agree'] <= AGREE_TOL else '**NO**'} ({r['agree']:.0e})")
         steps = f"{r['samples']:,}×{r['epochs']}"
         lines.append(f"| {r['label']} | {r['weights']:,} | {steps} | {r['system']} | "
-                     f"{_fmt_us(r)} | {r['cups']:.3g} | {r['speedup']:.3g} | {ag} |")
+                     f"{_fmt_us(r)} | {r['cups']:.3g} | {_num(r['speedup'])} | {ag} |")
     notes = sorted({(r["label"], r["note"]) for r in res["rows"]
                     if r.get("note") and "us_per_step" in r})
     lines += [""] + [f"* {a}: {b}." for a, b in notes]
@@ -737,6 +745,31 @@ def markdown(res):
     if res.get("plot"):
         lines += ["", f"![CUPS vs weights]({res['plot']})"]
     return "\n".join(lines) + "\n"
+
+
+def summary(res):
+    """The wide table: one row per workload, one column per system."""
+    rows = res["rows"]
+    names = list(dict.fromkeys(r["workload"] for r in rows))
+    systems = [sy for sy in SYSTEMS if any(r["system"] == sy for r in rows)]
+    out = ["| workload | weights | " + " | ".join(systems) + " |",
+           "|---|---:|" + "---:|" * len(systems)]
+    for wl in names:
+        by = {r["system"]: r for r in rows if r["workload"] == wl}
+        first = next(iter(by.values()))
+        cells = []
+        for sy in systems:
+            r = by.get(sy)
+            if r is None:
+                cells.append("")
+            elif "us_per_step" not in r:
+                cells.append(r["note"].split(" (")[0])
+            elif sy == "neurosim":
+                cells.append(f"**{_num(r['us_per_step'])}** ({r['cups']:.2g} CUPS)")
+            else:
+                cells.append(f"{_num(r['us_per_step'])} ({_num(r['speedup'])}×)")
+        out.append(f"| {first['label']} | {first['weights']:,} | " + " | ".join(cells) + " |")
+    return out
 
 
 def targets(res):
