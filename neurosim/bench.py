@@ -6,7 +6,9 @@ Usage:
     python -m neurosim.bench --out DIR --repeats 5 --only chapter,w256 --skip torch,cold
 
 Options:
-    --out DIR       where RESULTS.md, results.json and cups.png go (default: bench)
+    --out DIR       where RESULTS.md, results.json and cups.png go (default: bench; with
+                    --quick: neurosim-bench-quick in the system's temp folder, so a quick
+                    run never overwrites the committed results)
     --repeats N     timed repeats per system, medians reported with min-max (default 3)
     --only NAMES    comma-separated workloads (chapter, w64, w256, w1024, deep, sparse)
     --skip WHAT     comma-separated: torch, sklearn, numpy, dense, cuda, slow, cold, train
@@ -887,7 +889,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(prog="python -m neurosim.bench",
                                  description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--out", default="bench")
+    ap.add_argument("--out", default=None)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--only", default="")
     ap.add_argument("--skip", default="")
@@ -897,8 +899,11 @@ def main(argv=None):
         ap.error("--repeats must be >= 1")
     only = {s for s in a.only.split(",") if s}
     skip = {s for s in a.skip.split(",") if s}
-    res = run(quick=a.quick, out=a.out, repeats=a.repeats, only=only, skip=skip,
+    out = a.out or (os.path.join(tempfile.gettempdir(), "neurosim-bench-quick") if a.quick
+                     else "bench")
+    res = run(quick=a.quick, out=out, repeats=a.repeats, only=only, skip=skip,
               cold=True if a.cold else None)
+    print(f"wrote {os.path.join(out, 'RESULTS.md')}, results.json and cups.png")
     return 0 if res["agreement_ok"] in (True, None) else 1
 
 
