@@ -69,3 +69,13 @@ def test_cli_usage():
     assert "Usage:" in bench.__doc__ and "--quick" in bench.__doc__
     with pytest.raises(SystemExit):
         bench.main(["--repeats", "0"])
+
+
+def test_missing_torch_drops_the_column_with_a_note(tmp_path, monkeypatch):
+    monkeypatch.setattr(bench, "torch_version", lambda: None)
+    res = bench.run(quick=True, out=str(tmp_path), repeats=1, only={"chapter"},
+                    skip={"sklearn", "slow", "train"}, log=lambda *a: None)
+    torch_rows = [r for r in res["rows"] if r["system"] == "torch"]
+    assert len(torch_rows) == 1 and "not installed" in torch_rows[0]["note"]
+    assert "us_per_step" not in torch_rows[0] and res["agreement_ok"] is True
+    assert "torch not installed" in (tmp_path / "RESULTS.md").read_text()
