@@ -40,7 +40,7 @@ by a single bit):
   row's sum keeps its order, so this is exact, and about 2x on wide layers. (Minibatch
   epochs keep the plain per-neuron loops and one compiled copy.)
 * The price is compile time: with an empty Numba cache :func:`train_epoch` takes about
-  10-15 s to compile (three specialised copies of the sample loop), against ~1.5 s for
+  15-20 s to compile (three specialised copies of the sample loop), against ~1.5 s for
   a plain loop; ``cache=True`` makes that a one-off per machine (see the cold-start table
   of the bench).
 * ``error_model="numpy"`` drops Python's division-by-zero checks (no division here can
