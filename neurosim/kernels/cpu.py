@@ -40,8 +40,9 @@ by a single bit):
   row's sum keeps its order, so this is exact, and about 2x on wide layers. (Minibatch
   epochs keep the plain per-neuron loops and one compiled copy.)
 * The price is compile time: with an empty Numba cache :func:`train_epoch` takes about
-  15-20 s to compile (three specialised copies of the sample loop), against ~1.5 s for
-  a plain loop; ``cache=True`` makes that a one-off per machine (see the cold-start table
+  12 s to compile (three specialised copies of the sample loop), against ~1.5 s for
+  a plain loop; non-relu activations are a call to one compiled :func:`_activate` rather
+  than inlined at every site, which saved a third of that at no measurable cost; ``cache=True`` makes that a one-off per machine (see the cold-start table
   of the bench).
 * ``error_model="numpy"`` drops Python's division-by-zero checks (no division here can
   be by zero: sigmoid's ``1 + e^-z >= 1``, bce's guard on ``o (1 - o)``).
@@ -61,13 +62,19 @@ from .._scalar import (BCE, QUADRATIC, RELU, SOFTMAX_CE, activate, derivative, s
 # and a branch on it mispredicts half the time. Written as a two-way select here (the same
 # arithmetic as _scalar.activate, so the same bits), LLVM emits no branch. (The same for
 # the derivative in the backward pass measured slower: that branch also skips work.)
+@njit(cache=True, error_model="numpy")
+def _activate(code, s):
+    """:func:`_scalar.activate` compiled once, called (not inlined) for non-relu neurons."""
+    return activate(code, s)
+
+
 @njit(cache=True, inline="always")
 def _set_out(out, j, code, s):
     """``out[j] = f(s)`` for activation ``code``."""
     if code == RELU:
         out[j] = s if s > 0.0 else 0.0 * s
     else:
-        out[j] = activate(code, s)
+        out[j] = _activate(code, s)
 
 
 # ---------------------------------------------------------------------------------------
