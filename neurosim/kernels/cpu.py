@@ -39,11 +39,14 @@ by a single bit):
   scattered into each source's delta with one load and store in the backward pass. Each
   row's sum keeps its order, so this is exact, and about 2x on wide layers. (Minibatch
   epochs keep the plain per-neuron loops and one compiled copy.)
+* Relu outputs are a branch-free select (:func:`_set_out`): a relu's sign is a coin flip
+  from sample to sample and a branch on it mispredicted half the time (~25% on a deep
+  narrow net).
 * The price is compile time: with an empty Numba cache :func:`train_epoch` takes about
   12 s to compile (three specialised copies of the sample loop), against ~1.5 s for
   a plain loop; non-relu activations are a call to one compiled :func:`_activate` rather
-  than inlined at every site, which saved a third of that at no measurable cost; ``cache=True`` makes that a one-off per machine (see the cold-start table
-  of the bench).
+  than inlined at every site, which saved a third of that at no measurable cost.
+  ``cache=True`` makes it a one-off per machine (see the cold-start table of the bench).
 * ``error_model="numpy"`` drops Python's division-by-zero checks (no division here can
   be by zero: sigmoid's ``1 + e^-z >= 1``, bce's guard on ``o (1 - o)``).
 * No ``fastmath``: sums keep their order, so the kernels stay bit-for-bit equal to the
