@@ -22,7 +22,7 @@ import numpy as np
 from numba import njit
 
 from .._scalar import BCE, activate, derivative
-from .cpu import backward, forward, output_deltas
+from .cpu import _backward_update, backward, forward, output_deltas
 
 
 # ---------------------------------------------------------------------------------------
@@ -32,36 +32,15 @@ def _backward_scatter(lr, n_in, act, is_out, run_ptr, run_edge, run_src, run_len
                       out, delta, g, grad, fused):
     """Deltas of every neuron after ``output_deltas``, as a scatter over incoming runs in
     reverse topological order, and the weight change (``fused``: per-sample SGD) or the
-    gradient added to ``grad`` (minibatch). The same arithmetic in the same order as the
-    training kernel, so a recorded run gives the same weights as an unrecorded one.
+    gradient added to ``grad`` (minibatch): the training kernel's own ``_backward_update``,
+    so a recorded run gives the same weights as an unrecorded one, plus g = delta for
+    the inputs and the bias.
 
     Each consumer j adds w_ij g_j to delta_i before w_ij changes, so every delta is the
     chapter's A-delta = AC x C-delta + AD x D-delta with the pre-update weights.
     """
-    n = act.shape[0]
-    for i in range(n):
-        if not is_out[i]:
-            delta[i] = 0.0
-    for j in range(n - 1, n_in, -1):
-        if is_out[j]:
-            gj = g[j]
-        else:
-            gj = derivative(act[j], z[j], out[j]) * delta[j]
-            g[j] = gj
-        if gj == 0.0:
-            continue
-        step = lr * gj
-        for r in range(run_ptr[j], run_ptr[j + 1]):
-            e0 = run_edge[r]
-            s0 = run_src[r]
-            if fused:
-                for k in range(run_len[r]):
-                    delta[s0 + k] += w[e0 + k] * gj
-                    w[e0 + k] -= step * out[s0 + k]
-            else:
-                for k in range(run_len[r]):
-                    delta[s0 + k] += w[e0 + k] * gj
-                    grad[e0 + k] += out[s0 + k] * gj
+    _backward_update(lr, n_in, act, is_out, run_ptr, run_edge, run_src, run_len, w, z, out,
+                     delta, g, grad, fused)
     for i in range(n_in + 1):                       # inputs and bias: g = delta
         g[i] = delta[i]
 
