@@ -48,7 +48,8 @@ class History:
         Epoch at which weights or loss became NaN/inf (training stopped there).
     compile_time : float
         Seconds spent compiling the training kernel (or loading it from Numba's on-disk
-        cache) before the first epoch; not part of ``epoch_time``.
+        cache) before the first epoch -- on CUDA also uploading the data; not part of
+        ``epoch_time``.
     """
     lr: float
     batch_size: int
@@ -204,9 +205,10 @@ def train(net, X, y, *, lr=0.05, epochs=10, batch_size=1, shuffle=True, seed=0,
     if progress:
         from tqdm.auto import tqdm
         bar = tqdm(total=epochs, desc=f"lr={lr:g}", unit="epoch")
-    cuda_state = engine._cuda().TrainState(net, Xa, T, batch_size) if device == "cuda" else None
-    # compile (or load from Numba's cache) before the clock starts: an empty epoch
+    # compile (or load from Numba's cache) before the clock starts: an empty epoch on the
+    # CPU; on CUDA, TrainState compiles its kernels and uploads the data
     t0 = time.perf_counter()
+    cuda_state = engine._cuda().TrainState(net, Xa, T, batch_size) if device == "cuda" else None
     if cuda_state is None and rec is None:
         cpu.train_epoch(Xa, T, np.zeros(0, np.int64), lr_t, batch_size, skip_zero_error,
                         net.loss, net.n_inputs, net.act, net.is_output, net.output_idx,
