@@ -47,6 +47,7 @@ _NET_ARRAYS = {"src": ("<i8",), "dst": ("<i8",), "weights": _FLOATS, "z": _FLOAT
 _HIST_PREFIX = "history."
 _REC_PREFIX = "history.records."
 _HIST_FIELDS = {f.name: f for f in dataclasses.fields(History)}
+_RECORDS_ARRAYS = ("output", "delta", "sample", "error")    # a Records, stacked by neuron
 _HIST_ARRAYS = ("train_loss", "train_acc", "weights", "epoch_time", "test_loss", "test_acc")
 
 
@@ -97,6 +98,16 @@ def _history_parts(hist, net):
     for name in _HIST_FIELDS:
         v = getattr(hist, name)
         if name == "records":
+            from .tracing import Records
+            if isinstance(v, Records):          # what train(..., record=...) stores
+                if not v or any(nm not in net.index for nm in v):
+                    raise ValueError("history.records must name neurons of the network")
+                meta["records"] = {"neurons": list(v)}
+                for part in ("output", "delta"):
+                    arrays[_REC_PREFIX + part] = np.stack([v[nm][part] for nm in v], axis=-1)
+                arrays[_REC_PREFIX + "sample"] = v.sample
+                arrays[_REC_PREFIX + "error"] = v.error
+                continue
             if not isinstance(v, dict):
                 raise ValueError("history.records must be a dict of arrays")
             for k, a in v.items():
@@ -425,9 +436,13 @@ def _rebuild_history(h, arrays, net):
     unknown = sorted(set(h) - set(_HIST_FIELDS))
     if unknown:
         raise _Bad(f"unknown history fields {unknown}")
-    kw, used = {}, set()
+    kw, used, records = {}, set(), None
     for name, v in h.items():
         if name == "records":
+            if isinstance(v, dict):              # a Records: checked once shapes are known
+                records = v
+                used.update(_REC_PREFIX + k for k in _RECORDS_ARRAYS)
+                continue
             if not isinstance(v, list) or not all(isinstance(k, str) for k in v):
                 raise _Bad("history.records must list record names")
             keys = [_REC_PREFIX + k for k in v]
@@ -473,10 +488,40 @@ def _rebuild_history(h, arrays, net):
             raise _Bad(f"history.{name} must have shape ({e + 1},), not {a.shape}")
     if kw["weights"].shape != (e + 1, net.n_edges):
         raise _Bad(f"history.weights must have shape ({e + 1}, {net.n_edges})")
+    if records is not None:
+        kw["records"] = _rebuild_records(records, arrays, net, e)
     try:
         return History(**kw)
     except (TypeError, ValueError) as err:
         raise _Bad(f"bad history: {err}") from None
+
+
+def _rebuild_records(meta, arrays, net, epochs):
+    """A :class:`~neurosim.tracing.Records` from its metadata and four arrays, checked."""
+    from .tracing import Records
+    names = meta.get("neurons")
+    if set(meta) != {"neurons"} or not isinstance(names, list) or not names \
+            or not all(isinstance(nm, str) and nm in net.index for nm in names) \
+            or len(set(names)) != len(names):
+        raise _Bad("history.records must name neurons of the network, each once")
+    a = {}
+    for k in _RECORDS_ARRAYS:
+        if _REC_PREFIX + k not in arrays:
+            raise _Bad(f"history record array {k!r} is missing")
+        a[k] = arrays[_REC_PREFIX + k]
+    if a["sample"].dtype.str != "<i8" or any(a[k].dtype.kind != "f"
+                                             for k in ("output", "delta", "error")):
+        raise _Bad("history records: sample must be int64, the others floats")
+    shape = a["sample"].shape
+    if len(shape) != 2 or shape[0] != epochs or a["error"].shape != shape \
+            or any(a[k].shape != (*shape, len(names)) for k in ("output", "delta")):
+        raise _Bad(f"history records must have {epochs} rows (one per epoch) and agree "
+                   "in shape")
+    if a["sample"].size and (a["sample"].min() < 0 or a["sample"].max() >= shape[1]):
+        raise _Bad("history records: sample indexes out of range")
+    data = {nm: {"output": a["output"][..., q].copy(), "delta": a["delta"][..., q].copy()}
+            for q, nm in enumerate(names)}
+    return Records(data, a["sample"], a["error"])
 
 
 def load(path, *, with_history=False, max_bytes=MAX_BYTES):

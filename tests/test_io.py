@@ -97,6 +97,34 @@ def test_history_round_trip(suffix, tmp_path):
     assert load(tmp_path / f"n{suffix}", with_history=True)[1] is None
 
 
+@pytest.mark.parametrize("suffix", [".npz", ".json"])
+def test_recorded_history_round_trip(suffix, tmp_path):
+    # train(..., record=...) stores a Records: {neuron: {"output", "delta"}}, .sample, .error
+    d = ns.datasets.moons(n_samples=40)
+    net = ns.presets.moons_net(dtype=np.float32)
+    h = ns.train(net, d.X_train, d.y_train, epochs=2, record=["A", "P"])
+    save(net, tmp_path / f"r{suffix}", history=h)
+    hb = load(tmp_path / f"r{suffix}", with_history=True)[1]
+    r, rb = h.records, hb.records
+    assert type(rb) is type(r) and list(rb) == ["A", "P"]
+    for nm in r:
+        assert rb[nm].keys() == {"output", "delta"}
+        for k in ("output", "delta"):
+            np.testing.assert_array_equal(r[nm][k], rb[nm][k], strict=True)
+    np.testing.assert_array_equal(r.sample, rb.sample, strict=True)
+    np.testing.assert_array_equal(r.error, rb.error, strict=True)
+    # inconsistent record arrays are refused
+    meta, arrays = _parts(save(net, tmp_path / "r.npz", history=h))
+    for key, change, match in (
+            ("history.records.sample", lambda a: a + 1000, "out of range"),
+            ("history.records.delta", lambda a: a[:, :, :1], "agree in shape"),
+            ("history.records.error", lambda a: a.astype(np.int64), "floats")):
+        bad = dict(arrays, **{key: change(arrays[key])})
+        _bad(_write(tmp_path / "bad.npz", meta, bad), match)
+    meta["history"]["records"] = {"neurons": ["A", "Q"]}
+    _bad(_write(tmp_path / "bad.npz", meta, arrays), "name neurons")
+
+
 def test_loaded_network_trains_identically(tmp_path):
     d = ns.datasets.xor(n_samples=60)
     net = ns.presets.moons_net(seed=2)
