@@ -147,7 +147,8 @@ def plot_boundary(net, X, y, ax=None, *, step=0.01, margin=0.5, threshold=0.5,
         With one filled contour set (the regions; ``ax.collections``) and, where the output
         crosses the threshold, a contour line at it.
     """
-    from .engine import predict_proba
+    from .engine import check_net, predict_proba
+    check_net(net)
     X, y = _points(X, y)
     if net.n_inputs != 2:
         raise ValueError(f"plot_boundary needs a network with 2 inputs, not {net.n_inputs}")
@@ -353,7 +354,7 @@ def plot_network(net, ax=None, *, x=None, y=None, outputs=True, deltas=True, wei
         If given, run this sample forward first (sets the outputs shown).
     y : array_like, optional
         If given (with ``x``), run backward too (sets the deltas shown). Weights never
-        change.
+        change, and bad arguments raise ValueError before the passes change ``net``.
     outputs, deltas, weights : bool
         Which numbers to write.
     digits : int
@@ -366,23 +367,26 @@ def plot_network(net, ax=None, *, x=None, y=None, outputs=True, deltas=True, wei
         One circle patch per drawn neuron, one line per edge not from the bias neuron.
     """
     from . import engine
-    from .graph import Network
-    if not isinstance(net, Network):
-        raise ValueError(f"net must be a neurosim Network, got {type(net).__name__}")
+    engine.check_net(net)
     if isinstance(digits, bool) or not isinstance(digits, (int, np.integer)) \
             or not 0 <= digits <= 6:
         raise ValueError(f"digits must be an integer in 0..6, got {digits!r}")
     if y is not None and x is None:
         raise ValueError("give x with y: the deltas need a forward pass of that sample")
-    if x is not None:
-        engine.forward(net, x)
+    if x is not None:                     # check the sample before the passes change net
+        if engine.as_inputs(net, x, "x").shape[0] != 1:
+            raise ValueError("x must be one sample")
         if y is not None:
-            engine.backward(net, y)
+            engine.as_targets(net, y, 1, "y")
     from matplotlib.patches import Circle
     pos = _layout(net)
     n_cols = int(max(c for c, _ in pos.values())) + 1
     n_rows = max(sum(1 for c, _ in pos.values() if c == k) for k in range(n_cols))
     ax = _new_axes(ax, (2.6 * n_cols + 0.5, 1.45 * n_rows + 1.0))
+    if x is not None:
+        engine.forward(net, x)
+        if y is not None:
+            engine.backward(net, y)
     sx, sy = 3.0, 1.6                                 # data units per column / row
     P = {j: (c * sx, r * sy) for j, (c, r) in pos.items()}
     names = net.neuron_names

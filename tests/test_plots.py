@@ -230,6 +230,25 @@ def test_bad_arguments_raise(trained, call, match):
         call(h, net)
 
 
+def test_network_drawing_checks_everything_before_the_passes():
+    # x and y are run through the network, so a bad y, x or ax must be refused before
+    # the forward pass changes the network's state
+    net = ns.presets.moons_net()
+    ns.forward(net, [0.3, -0.7])
+    ns.backward(net, [1.0])
+    state = [a.copy() for a in (net.z, net.outs, net.deltas, net.weights)]
+    for kw, match in ((dict(x=[1.0, 1.0], y=[3.0]), "bce"),
+                      (dict(x=[1.0, 1.0], ax="axes"), "Axes"),
+                      (dict(x=[[1.0, 1.0], [0.0, 0.0]], y=[1.0]), "one sample"),
+                      (dict(x=[1.0], y=[1.0]), "shape")):
+        with pytest.raises(ValueError, match=match):
+            plots.plot_network(net, **kw)
+        for a, b in zip(state, (net.z, net.outs, net.deltas, net.weights)):
+            np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match="Network"):
+        plots.plot_boundary("net", np.zeros((3, 2)), [0, 1, 0])
+
+
 def test_plots_do_not_touch_global_state(trained):
     import matplotlib
     import matplotlib.pyplot as plt
