@@ -15,6 +15,7 @@ import numpy as np
 
 from . import engine
 from .kernels import slow as K
+from .graph import _check_seed
 from .training import History, _check_int
 
 
@@ -63,6 +64,9 @@ def slow_learn(net, X, y, *, epochs=10, tries=10, scale=0.05, shuffle=True, seed
         raise ValueError(f"scale must be a number, got {scale!r}") from None
     if not np.isfinite(scale) or scale <= 0:
         raise ValueError(f"scale must be finite and > 0, got {scale}")
+    if not isinstance(shuffle, (bool, np.bool_)):
+        raise ValueError(f"shuffle must be True or False, got {shuffle!r}")
+    _check_seed(seed)
     if (X_test is None) != (y_test is None):
         raise ValueError("give both X_test and y_test, or neither")
     if X_test is not None:
@@ -150,5 +154,10 @@ def progress(hist):
 def passes_to_reach(hist, error):
     """Forward passes after which the training error was first <= ``error`` (None if
     never)."""
+    p = passes(hist)
+    try:
+        error = float(error)
+    except (TypeError, ValueError):
+        raise ValueError(f"error must be a number, got {error!r}") from None
     hit = np.flatnonzero(hist.train_loss <= error)
-    return int(passes(hist)[hit[0]]) if len(hit) else None
+    return int(p[hit[0]]) if len(hit) else None

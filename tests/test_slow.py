@@ -77,7 +77,8 @@ def test_history_and_seeding():
 def test_bad_input_raises_before_any_change():
     X, T = linear_data()
     for bad in (dict(epochs=-1), dict(tries=0), dict(scale=0.0), dict(scale=np.nan),
-                dict(X=X[:, :1]), dict(y=T[:5]), dict(X_test=X)):
+                dict(X=X[:, :1]), dict(y=T[:5]), dict(X_test=X), dict(shuffle="no"),
+                dict(seed="x"), dict(seed=-1)):
         net = ns.presets.four_neuron()
         w0 = net.weights.copy()
         kw = dict(X=X, y=T)
@@ -85,6 +86,15 @@ def test_bad_input_raises_before_any_change():
         with pytest.raises(ValueError):
             ns.slow_learn(net, kw.pop("X"), kw.pop("y"), **kw)
         np.testing.assert_array_equal(net.weights, w0)
+
+
+def test_passes_to_reach_rejects_bad_arguments():
+    from neurosim.slow import passes_to_reach
+    X, T = linear_data()
+    h = ns.slow_learn(ns.presets.four_neuron(), X, T, epochs=1)
+    for hist, err in (("history", 0.1), (h, "low")):
+        with pytest.raises(ValueError):
+            passes_to_reach(hist, err)
 
 
 def test_slow_learner_lowers_the_error_on_four_neuron_and_gd_is_faster():
