@@ -103,9 +103,7 @@ def error_curve(net, x, y, what, *, values=None, span=None, num=201):
     -------
     ErrorCurve
     """
-    from .graph import Network
-    if not isinstance(net, Network):
-        raise ValueError(f"net must be a neurosim Network, got {type(net).__name__}")
+    engine.check_net(net)
     c = net.astype(np.float64)
     xa = engine.as_inputs(c, x, "x")
     if xa.shape[0] != 1:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._scalar import ACTIVATIONS, LOSSES
+from .engine import check_net
 from .graph import Network
 
 _TORCH_ACT = {"relu": "ReLU", "leaky_relu": "LeakyReLU", "sigmoid": "Sigmoid",
@@ -34,11 +35,6 @@ def _torch():
     return torch
 
 
-def _check_net(net):
-    if not isinstance(net, Network):
-        raise ValueError(f"expected a neurosim.Network, got {type(net).__name__}")
-
-
 # =======================================================================================
 # PyTorch
 def layers(net):
@@ -51,7 +47,7 @@ def layers(net):
         before (or fed from further back), outputs not forming the last layer, mixed
         activations within a layer, or bias edges on some neurons of a layer only.
     """
-    _check_net(net)
+    check_net(net)
     names, lvl = net.neuron_names, net.level
     depth = int(lvl.max(initial=0))
     out = [[names[j] for j in range(net.n_neurons) if lvl[j] == l and j != net.bias]
@@ -106,9 +102,10 @@ def edge_map(net):
         edge from neuron i of a layer to neuron j of the next, ``("0.bias", (j,))`` for
         its bias.
     """
+    plan = _plan(net)
     out = {}
     sep = "" if net.edge_names and "->" not in net.edge_names[0] else "->"
-    for prev, cur, has_bias, _, pos in _plan(net):
+    for prev, cur, has_bias, _, pos in plan:
         for j, d in enumerate(cur):
             for i, s in enumerate(prev):
                 out[f"{s}{sep}{d}"] = (f"{pos}.weight", (j, i))
@@ -123,7 +120,7 @@ def to_torch(net):
     The model's output is the output neurons' outputs (sigmoid included for ``bce``;
     logits for ``softmax_ce``), the same numbers as :func:`neurosim.predict`.
     """
-    _check_net(net)
+    check_net(net)
     plan = _plan(net)
     torch = _torch()
     nn = torch.nn
@@ -237,7 +234,7 @@ def to_networkx(net):
     carry ``weight`` and ``name``; ``G.graph`` holds ``loss``, ``bias`` and ``dtype``.
     """
     import networkx as nx
-    _check_net(net)
+    check_net(net)
     G = nx.DiGraph(loss=net.loss_name, bias=net.bias_name, dtype=net.dtype.name)
     for nm in net.neuron_names:
         G.add_node(nm, role=net.role(nm), activation=net.activation(nm))

@@ -30,6 +30,7 @@ import zlib
 
 import numpy as np
 
+from .engine import check_net
 from .graph import Network
 from .training import History
 
@@ -55,8 +56,7 @@ _HIST_ARRAYS = ("train_loss", "train_acc", "weights", "epoch_time", "test_loss",
 # save
 def _net_parts(net):
     """(metadata dict, {name: array}) for a network."""
-    if not isinstance(net, Network):
-        raise ValueError(f"expected a neurosim.Network, got {type(net).__name__}")
+    check_net(net)
     if not np.all(np.isfinite(net.weights)):
         raise ValueError("the network's weights are not all finite (did training "
                          "diverge?); such a network cannot be saved")

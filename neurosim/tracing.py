@@ -612,9 +612,7 @@ def trace(net, x, y, *, lr=0.1):
     >>> t = ns.trace(ns.presets.four_neuron(), *ns.presets.FOUR_NEURON_SAMPLE)
     >>> print(t.explain("C"))                              # doctest: +SKIP
     """
-    from .graph import Network
-    if not isinstance(net, Network):
-        raise ValueError(f"net must be a neurosim Network, got {type(net).__name__}")
+    engine.check_net(net)
     lr = engine.check_lr(lr)
     xa = engine.as_inputs(net, x, "x")
     if xa.shape[0] != 1:
@@ -721,9 +719,7 @@ def gradcheck(net, X, y, *, eps=1e-6, rtol=1e-5, atol=1e-8, grad_fn=None):
     GradCheck
         ``.ok``, ``.worst(k)`` and a printable report naming the worst weights.
     """
-    from .graph import Network
-    if not isinstance(net, Network):
-        raise ValueError(f"net must be a neurosim Network, got {type(net).__name__}")
+    engine.check_net(net)
     for nm, v in (("eps", eps), ("rtol", rtol), ("atol", atol)):
         try:
             v = float(v)

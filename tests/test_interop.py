@@ -141,6 +141,12 @@ def test_torch_rejects():
         to_torch("net")
 
 
+def test_layers_and_edge_map_need_a_network():         # no torch needed for these
+    for fn in (edge_map, layers):
+        with pytest.raises(ValueError, match="Network"):
+            fn("net")
+
+
 # -- networkx -------------------------------------------------------------------------------
 @pytest.mark.parametrize("make", [ns.presets.four_neuron, lambda: ns.presets.moons_net(seed=2),
                                   lambda: random_dag(3, n_in=3, n_hidden=7, n_out=2),
