@@ -550,7 +550,9 @@ def _init_weights(src, dst, bias, init, scale, seed, n):
     if init == "normal":
         w = rng.normal(0.0, scale, m)
     elif init == "glorot":
-        lim = np.sqrt(6.0 / np.maximum(fan_in[dst] + fan_out[dst], 1.0))
+        # a dense layer's fan_in + fan_out: the inputs of the edge's destination plus the
+        # neurons its source feeds (the width of the layer the edge belongs to)
+        lim = np.sqrt(6.0 / np.maximum(fan_in[dst] + fan_out[src], 1.0))
         w = rng.uniform(-1.0, 1.0, m) * lim
     else:  # he
         w = rng.normal(0.0, 1.0, m) * np.sqrt(2.0 / np.maximum(fan_in[dst], 1.0))

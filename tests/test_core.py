@@ -325,6 +325,13 @@ def test_initialisers():
     he = ns.Network.layered([100, 100, 1], init="he", seed=0)
     w = he.weights[(he.src != he.bias) & (he.dst < he.output_idx[0])]
     assert np.std(w) == pytest.approx(np.sqrt(2 / 100), rel=0.05)
+    # glorot uniform: U(-lim, lim), lim = sqrt(6 / (fan_in + fan_out)) of each layer
+    gl = ns.Network.layered([20, 30, 10], init="glorot", seed=0)
+    layer2 = gl.dst >= gl.output_idx[0]
+    for in_layer, fans in ((~layer2, 20 + 30), (layer2, 30 + 10)):
+        w = gl.weights[in_layer & (gl.src != gl.bias)]
+        lim = np.sqrt(6 / fans)
+        assert 0.95 * lim < np.abs(w).max() <= lim
 
 
 def test_layered_2_2_4_3_2_and_softmax():
