@@ -202,6 +202,19 @@ def test_float32():
     assert h32.weights.dtype == np.float32
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_recording_trains_bit_for_bit_like_the_fast_kernel(dtype):
+    # the recorder runs _backward_update, per-sample training _backward_grouped: in float32
+    # too they must round g the same way (a dense 8-wide layer takes the 4-row path)
+    d = ns.datasets.moons(n_samples=200)
+    a = ns.Network.layered([2, 8, 8, 1], hidden="sigmoid", loss="bce", seed=0, scale=1.0,
+                           dtype=dtype)
+    b = a.copy()
+    ns.train(a, d.X_train, d.y_train, epochs=2)
+    ns.train(b, d.X_train, d.y_train, epochs=2, record=["y0"])
+    np.testing.assert_array_equal(a.weights, b.weights)
+
+
 # -- the chapter's classifier ---------------------------------------------------------------
 def test_moons_net_has_37_weights():
     net = ns.presets.moons_net()

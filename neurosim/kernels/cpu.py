@@ -229,11 +229,9 @@ def _backward_update(lr, n_in, act, is_out, run_ptr, run_edge, run_src, run_len,
         if not is_out[i]:
             delta[i] = 0.0
     for j in range(n - 1, n_in, -1):
-        if is_out[j]:
-            gj = g[j]
-        else:
-            gj = derivative(act[j], z[j], out[j]) * delta[j]
-            g[j] = gj
+        if not is_out[j]:
+            g[j] = derivative(act[j], z[j], out[j]) * delta[j]
+        gj = g[j]           # as stored: in float32 the same rounding as _backward_grouped
         if gj == 0.0:
             continue
         step = lr * gj
