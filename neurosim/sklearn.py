@@ -16,6 +16,7 @@ The networks do not scale their inputs: put a ``StandardScaler`` in front.
 """
 from __future__ import annotations
 
+import functools
 import numbers
 
 import numpy as np
@@ -28,6 +29,22 @@ from . import engine
 from ._scalar import ACTIVATIONS
 from .graph import INITS, Network
 from .training import train
+
+
+def _all_or_nothing(method):
+    """``fit`` / ``partial_fit`` that leave the estimator as it was when they raise
+    (``validate_data`` and the class set-up assign attributes before later checks can
+    fail; the network itself only changes once ``train`` has checked its input)."""
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        saved = dict(vars(self))
+        try:
+            return method(self, *args, **kwargs)
+        except BaseException:
+            vars(self).clear()
+            vars(self).update(saved)
+            raise
+    return wrapper
 
 
 class _NeuronNetBase(BaseEstimator):
@@ -200,6 +217,7 @@ class NeuronNetClassifier(ClassifierMixin, _NeuronNetBase):
                              f"class ({classes})")
         return (1, "sigmoid", "bce") if k == 2 else (k, "identity", "softmax_ce")
 
+    @_all_or_nothing
     def fit(self, X, y):
         """Build a fresh network and train it for ``epochs`` epochs. Returns ``self``."""
         self._check_params()
@@ -214,6 +232,7 @@ class NeuronNetClassifier(ClassifierMixin, _NeuronNetBase):
         self._train(net, X, T, self.epochs, rng)
         return self
 
+    @_all_or_nothing
     def partial_fit(self, X, y, classes=None):
         """One epoch on ``(X, y)``; the first call needs ``classes`` (all labels).
 
@@ -287,6 +306,7 @@ class NeuronNetRegressor(RegressorMixin, _NeuronNetBase):
         y = np.asarray(y, dtype=np.float64)
         return y if y.ndim == 2 else y[:, None]
 
+    @_all_or_nothing
     def fit(self, X, y):
         """Build a fresh network and train it for ``epochs`` epochs. Returns ``self``."""
         self._check_params()
@@ -303,6 +323,7 @@ class NeuronNetRegressor(RegressorMixin, _NeuronNetBase):
         self._train(net, X, T, self.epochs, rng)
         return self
 
+    @_all_or_nothing
     def partial_fit(self, X, y):
         """One epoch on ``(X, y)``. Returns ``self``."""
         first = not hasattr(self, "network_")

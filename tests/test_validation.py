@@ -329,6 +329,31 @@ def test_estimator_bad_data(cls):
     np.testing.assert_array_equal(est.network_.weights, weights)
 
 
+@pytest.mark.parametrize("cls, call", [
+    (NeuronNetClassifier, lambda e: e.fit(X, np.zeros(4))),                 # one class
+    (NeuronNetClassifier, lambda e: e.set_params(network=presets.four_neuron()).fit(X, Y)),
+    (NeuronNetClassifier, lambda e: e.partial_fit(X, Y + 5)),               # unknown labels
+    (NeuronNetRegressor, lambda e: e.set_params(network=presets.moons_net()).fit(
+        X, np.c_[Y, Y])),                                                   # 2 targets
+    (NeuronNetClassifier, lambda e: e.set_params(network=presets.moons_net()).fit(
+        np.zeros((4, 3)), Y)),                                              # 3 features
+])
+def test_failed_fit_keeps_the_fitted_estimator(cls, call):
+    # fit assigns n_features_in_, classes_, n_outputs_ ... before its last checks: a fit
+    # that fails must leave all of them (and so predict) as they were
+    est = cls(hidden_layer_sizes=(3,), epochs=2, random_state=0).fit(X, Y)
+    before = _snapshot(est)
+    pred = est.predict(X)
+    with pytest.raises(ValueError):
+        call(est)
+    est.set_params(network=None)
+    assert vars(est).keys() == before.keys()
+    for k in ("n_features_in_", "n_iter_", "_y_1d", "n_outputs_", "classes_"):
+        if k in before:
+            np.testing.assert_array_equal(getattr(est, k), before[k], err_msg=k)
+    np.testing.assert_array_equal(est.predict(X), pred)
+
+
 def test_the_unchanged_check_can_fail():
     # negative control: a call that does change the network is caught by _assert_same
     net = _net()
