@@ -50,9 +50,19 @@ def as_inputs(net, X, what="X"):
         raise ValueError(f"{what} must have shape (n_samples, {net.n_inputs}), got {A.shape}")
     if A.shape[0] == 0:
         raise ValueError(f"{what} has no samples")
+    return _finite(net, A, what)
+
+
+def _finite(net, A, what):
+    """A in the network's dtype, or ValueError if it holds NaN or inf (checked after the
+    cast: a float32 network cannot hold 1e39)."""
     if not np.all(np.isfinite(A)):
         raise ValueError(f"{what} contains NaN or inf")
-    return np.ascontiguousarray(A, dtype=net.dtype)
+    with np.errstate(over="ignore"):
+        B = np.ascontiguousarray(A, dtype=net.dtype)
+    if not np.all(np.isfinite(B)):
+        raise ValueError(f"{what} has values too large for {net.dtype.name}")
+    return B
 
 
 def as_targets(net, y, n, what="y"):
@@ -83,13 +93,12 @@ def as_targets(net, y, n, what="y"):
     if Y.shape != (n, m):
         raise ValueError(f"{what} must have shape ({n},) or ({n}, {m}) for this network, "
                          f"got {np.shape(y)}")
-    if not np.all(np.isfinite(Y)):
-        raise ValueError(f"{what} contains NaN or inf")
+    Y = _finite(net, Y, what)
     if net.loss == BCE and np.any((Y < 0) | (Y > 1)):
         raise ValueError(f"{what}: loss 'bce' needs targets in [0, 1]")
     if net.loss == SOFTMAX_CE and (np.any(Y < 0) or not np.allclose(Y.sum(1), 1.0)):
         raise ValueError(f"{what}: softmax_ce targets must be class labels or probability rows")
-    return np.ascontiguousarray(Y, dtype=net.dtype)
+    return Y
 
 
 def check_lr(lr):

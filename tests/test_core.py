@@ -296,6 +296,17 @@ def test_bad_input_raises_before_any_change(bad):
     np.testing.assert_array_equal(net.weights, w0)
 
 
+def test_values_too_large_for_float32_raise_before_any_change():
+    net = ns.Network.layered([2, 3, 1], hidden="tanh", seed=0, dtype=np.float32)
+    w0 = net.weights.copy()
+    X, y = np.zeros((4, 2)), np.zeros(4)
+    for bad in (dict(X=np.full((4, 2), 1e39)), dict(y=np.full(4, -1e39))):
+        args = {"X": X, "y": y, **bad}
+        with pytest.raises(ValueError, match="too large for float32"):
+            ns.train(net, args["X"], args["y"], epochs=1)
+    np.testing.assert_array_equal(net.weights, w0)
+
+
 @pytest.mark.parametrize("edges,kw,match", [
     ([("X", "A"), ("A", "B"), ("B", "A"), ("B", "P")], {}, "cycle"),
     ([("X", "A"), ("X", "A"), ("A", "P")], {}, "duplicate edges: X->A"),
