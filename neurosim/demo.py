@@ -27,6 +27,7 @@ import numpy as np
 
 from . import datasets, presets
 from .engine import check_lr
+from .sweeps import _check_n_jobs, _check_seed, _check_values
 from .training import History, _check_int, train
 
 #: The book's runs: (η, epochs).
@@ -92,17 +93,14 @@ def _check_runs(runs):
 
 
 def _check_seeds(seeds):
+    """A count n (seeds 0..n-1) or the sweep's own check of a list of seeds."""
     if isinstance(seeds, (int, np.integer)) and not isinstance(seeds, bool):
         if seeds < 1:
             raise ValueError(f"seeds must be >= 1 (or a list of seeds), got {seeds}")
         return list(range(int(seeds)))
-    try:
-        seeds = [int(s) for s in seeds]
-    except (TypeError, ValueError):
-        raise ValueError(f"seeds must be a count or a list of integers, got {seeds!r}") from None
-    if not seeds:
-        raise ValueError("seeds must not be empty")
-    return seeds
+    if isinstance(seeds, (str, bytes)) or not hasattr(seeds, "__iter__"):
+        raise ValueError(f"seeds must be a count or a list of integers, got {seeds!r}")
+    return _check_values(seeds, "seeds", _check_seed)
 
 
 # -- the summary ---------------------------------------------------------------------------
@@ -181,10 +179,6 @@ def sweep_summary(df):
     return out
 
 
-def _fmt_first(v):
-    return "never" if v == "never" else str(v)
-
-
 def runs_table(rows):
     """The runs' summary rows (from :func:`run_summary`) as a Markdown table."""
     head = ("| η | epochs | final train acc | final test acc | first epoch at 100% test "
@@ -193,7 +187,7 @@ def runs_table(rows):
     for r in rows:
         div = f" (diverged at {r['diverged_epoch']})" if r["diverged_epoch"] else ""
         lines.append(f"| {r['lr']:g} | {r['epochs']}{div} | {r['final_train_acc']:.4f} | "
-                     f"{r['final_test_acc']:.4f} | {_fmt_first(r['first_epoch_100_test'])} | "
+                     f"{r['final_test_acc']:.4f} | {r['first_epoch_100_test']} | "
                      f"{r['train_time_s']:.3f} | {r['cups']:.3g} |")
     return "\n".join(lines)
 
@@ -249,7 +243,7 @@ def _error_curve_figure(out, dpi, files):
     _save(fig, out / "error_curve.png", dpi, files)
 
 
-def _write_figures(out, d, runs, net0, df, dpi, files, skipped):
+def _write_figures(out, d, runs, net0, df, dpi, files):
     from . import plots
     # Fig 14-28: the data
     fig, ax = _figure((5.5, 4.8))
@@ -359,6 +353,7 @@ def run_demo(out="neurosim-demo", *, runs=BOOK_RUNS, loss="bce", seed=presets.MO
         raise ValueError(f"loss must be 'bce' or 'quadratic', got {loss!r}")
     seed = _check_int(seed, "seed", 0)
     seeds = _check_seeds(seeds)
+    n_jobs = _check_n_jobs(n_jobs)
     for name, val in (("sweep", sweep), ("progress", progress), ("figures", figures)):
         if not isinstance(val, (bool, np.bool_)):
             raise ValueError(f"{name} must be True or False, got {val!r}")
@@ -399,9 +394,9 @@ def run_demo(out="neurosim-demo", *, runs=BOOK_RUNS, loss="bce", seed=presets.MO
         df = pd.concat(parts, ignore_index=True)
     t_train = time.perf_counter() - t_start
 
-    files, skipped = [], []
+    files = []
     if figures:
-        _write_figures(out, d, done, net0, df, dpi, files, skipped)
+        _write_figures(out, d, done, net0, df, dpi, files)
     rows = [run_summary(r.history) for r in done]
     summary = {
         "settings": {
@@ -418,7 +413,6 @@ def run_demo(out="neurosim-demo", *, runs=BOOK_RUNS, loss="bce", seed=presets.MO
                        "test_loss": r.history.test_loss.tolist()} for r in done],
         "sweep": sweep_summary(df) if df is not None else None,
         "figures": [p.name for p in files],
-        "figures_skipped": skipped,
         "train_and_sweep_time_s": t_train,
     }
     if df is not None:
@@ -455,6 +449,4 @@ def summary_markdown(summary):
         lines += ["## Figures", ""]
         lines += [f"![{f}]({f})" for f in summary["figures"]]
         lines.append("")
-    if summary["figures_skipped"]:
-        lines += ["Not drawn: " + "; ".join(summary["figures_skipped"]), ""]
     return "\n".join(lines)

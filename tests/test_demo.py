@@ -139,7 +139,8 @@ def test_cli_bad_arguments_fail_cleanly(tmp_path, argv, capsys):
     (dict(runs=[]), "runs"), (dict(runs=[(0.1, 2, 3)]), "pair"),
     (dict(runs=[(0.1, 2), (0.1, 3)]), "differ"), (dict(loss="hinge"), "loss"),
     (dict(seeds=0), "seeds"), (dict(seeds=["a"]), "seeds"), (dict(sweep="yes"), "sweep"),
-    (dict(seed=-1), "seed"),
+    (dict(seed=-1), "seed"), (dict(seeds=[1, 1]), "duplicates"), (dict(seeds=[-1]), "seeds"),
+    (dict(n_jobs=0), "n_jobs"),
 ])
 def test_run_demo_validates(tmp_path, kw, match):
     with pytest.raises(ValueError, match=match):

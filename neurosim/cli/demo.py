@@ -74,6 +74,4 @@ def run(args):
     print()
     print(f"Wrote {len(res.files)} files to {res.out}/ in {res.wall_time:.1f} s "
           f"(JIT compilation included).")
-    for note in s["figures_skipped"]:
-        print(f"not drawn: {note}")
     return 0
