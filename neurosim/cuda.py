@@ -9,7 +9,8 @@ Modes
 -----
 * **Single sample** (:func:`forward`, :func:`backward`, :func:`update`, :func:`gradient`):
   one launch per topological level, one thread per neuron of the level; one thread per
-  edge for the update.
+  edge for the update. :func:`predict` does the same for many samples at once;
+  :func:`evaluate` runs the many-networks evaluation kernel with one network.
 * **Per-sample SGD** (``train(..., device="cuda")``, :class:`TrainState`): a network with at
   most ``config.SGD_BLOCK_MAX_EDGES`` edges runs each epoch as one single-block launch
   (levels separated by block barriers); a wider one launches, for every sample, one kernel
@@ -77,7 +78,7 @@ nbcuda = _require_cuda()
 from .kernels import cuda as K  # noqa: E402  (only once CUDA is known to be usable)
 
 __all__ = ["CudaUnavailableError", "forward", "backward", "update", "gradient", "predict",
-           "TrainState", "train_many", "ManyHistory", "device_name", "levels"]
+           "evaluate", "TrainState", "train_many", "ManyHistory", "device_name", "levels"]
 
 
 # ---------------------------------------------------------------------------------------
@@ -303,6 +304,31 @@ def predict(net, X):
         _forward_levels(t, dX, rows, start, nb, w, Z, OUT)
         K.predict[_grid(nb * t.n_out)](OUT, t.outputs, Y, start, nb)
     return Y.copy_to_host()
+
+
+def evaluate(net, X, T):
+    """Mean error per sample and accuracy over a data set on the device (the weights fixed;
+    the block-per-network kernel of :func:`train_many` with one network).
+
+    Parameters
+    ----------
+    X : ndarray (n_samples, n_inputs) of net.dtype
+    T : ndarray (n_samples, n_outputs) of net.dtype
+
+    Returns
+    -------
+    (mean error, accuracy) : float, float
+    """
+    t = _topology(net)
+    Zn, On, Dn, Gn, _, totals, _ = _block_scratch(t, 1)
+    rights = nbcuda.device_array(1, dtype=np.int64)
+    W = nbcuda.to_device(np.ascontiguousarray(net.weights[None, :]))
+    K.evaluate[1, _block_threads(t)](
+        nbcuda.to_device(X), nbcuda.to_device(T), t.loss, t.n_in, t.act, t.outputs,
+        t.run_ptr, t.run_edge, t.run_src, t.run_len, t.d_lvl_ptr, t.d_lvl_node, W, Zn, On,
+        Dn, Gn, totals, rights)
+    n = X.shape[0]
+    return float(totals.copy_to_host()[0]) / n, int(rights.copy_to_host()[0]) / n
 
 
 # ---------------------------------------------------------------------------------------

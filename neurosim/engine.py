@@ -231,8 +231,11 @@ def evaluate(net, X, y, device="cpu"):
 
     Accuracy: one output (or loss bce) thresholds at 0.5; several outputs take the argmax.
     """
+    check_device(device)
     X = as_inputs(net, X)
     T = as_targets(net, y, X.shape[0])
+    if device == "cuda":
+        return _cuda().evaluate(net, X, T)
     return _evaluate(net, X, T)
 
 

@@ -181,6 +181,18 @@ def test_predict_matches_cpu_in_chunks(dtype, monkeypatch):
                                rtol=1e-5)
 
 
+@pytest.mark.parametrize("loss", LOSSES)
+def test_evaluate_matches_cpu(loss):
+    net = random_dag(6, n_in=2, n_hidden=4, n_out=n_out_for(loss, 6), loss=loss)
+    X, T = data(net, 9, 2)
+    E_gpu, acc_gpu = ns.evaluate(net, X, T, device="cuda")
+    E_cpu, acc_cpu = ns.evaluate(net, X, T)
+    assert E_gpu == pytest.approx(E_cpu, rel=1e-12) and E_cpu > 0
+    assert acc_gpu == acc_cpu
+    with pytest.raises(ValueError, match="device"):
+        ns.evaluate(net, X, T, device="gpu")
+
+
 # -- training one network: every mode, loss and dtype -----------------------------------------
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("loss", LOSSES)
