@@ -46,7 +46,8 @@ def test_layers_json_and_multi_output(tmp_path, capsys):
 
 def test_errors(tmp_path, capsys):
     assert main(["train", "--layers", "3", "2", "1", "--data", "moons", "--epochs", "1"]) == 2
-    assert "3 inputs" not in capsys.readouterr().out
+    out, err = capsys.readouterr()
+    assert "epoch" not in out and "has 2 inputs; the net 3-2-1 has 3" in err
     assert main(["info", str(tmp_path / "missing.npz")]) == 2
     assert "no such file" in capsys.readouterr().err
     bad = tmp_path / "bad.npz"

@@ -62,6 +62,7 @@ def test_json_matches_trace(capsys):
 @pytest.mark.parametrize("argv,msg", [
     (["--net", "nonexistent-net"], "neither a preset"),
     (["--neuron", "Z"], "no neuron 'Z'"),
+    (["--neuron", "Z", "--json"], "no neuron 'Z'"),
     (["--perturb", "A"], "NAME=M"),
     (["--perturb", "A=x"], "not a number"),
     (["--x", "1", "2", "3"], "shape"),
@@ -73,7 +74,7 @@ def test_errors(capsys, argv, msg):
 
 
 def test_saved_network(capsys, tmp_path):
-    io = pytest.importorskip("neurosim.io")
+    from neurosim import io
     net = ns.presets.four_neuron()
     net.set_weight("AC", 0.5)
     path = tmp_path / "net.npz"

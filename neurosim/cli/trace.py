@@ -56,12 +56,7 @@ def _network(args):
         kw = {} if args.seed is None or args.net == "four-neuron" else {"seed": args.seed}
         return presets.preset(args.net, **kw), args.net
     if os.path.isfile(args.net):
-        import importlib
-        try:
-            io = importlib.import_module("neurosim.io")
-        except ImportError:
-            raise ValueError("loading a saved network needs neurosim.io, which this "
-                             "installation lacks") from None
+        from .. import io
         return io.load(args.net), None
     raise ValueError(f"--net {args.net!r} is neither a preset ({', '.join(PRESET_NAMES)}) "
                      "nor an existing file")
@@ -108,15 +103,13 @@ def run(args):
         todo = names if names else net.neuron_names[net.first:]
         doc = {"error": tr.error, "x": tr.x.tolist(), "target": tr.target.tolist(),
                "lr": tr.lr, "loss": net.loss_name,
-               "neurons": [tr.neuron(n).as_dict() for n in todo] if todo else [],
+               "neurons": [tr.neuron(n).as_dict() for n in todo],   # raises on a bad name
                "perturbations": []}
         for what, m in perturb:
             p = tr.perturb(what, m)
             doc["perturbations"].append(dict(what=p.what, kind=p.kind, m=p.m, slope=p.slope,
                                              predicted=p.predicted, measured=p.measured,
                                              gap=p.gap, chain=list(p.chain)))
-        for nm in todo:                                # validate before printing
-            tr.neuron(nm)
         print(json.dumps(doc, indent=1))
         return 0
     text = tr.explain(names, ascii=args.ascii, digits=args.digits)
