@@ -38,6 +38,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import config
+from .graph import _check_seed
 
 
 class CudaUnavailableError(ImportError):
@@ -614,13 +615,12 @@ def train_many(nets, X, y, *, lr=0.05, epochs=10, weights=None, batch_size=1, sh
     -------
     ManyHistory
     """
-    from . import engine            # the API layer: input checks shared with the CPU path
-    from .training import _check_int
+    from . import engine            # the CPU drivers' input checks
     base, many, W0 = _stack_networks(nets, weights)
     Xa = engine.as_inputs(base, X)
     T = engine.as_targets(base, y, Xa.shape[0])
-    epochs = _check_int(epochs, "epochs", 0)
-    batch_size = _check_int(batch_size, "batch_size", 1)
+    epochs = engine.check_int(epochs, "epochs", 0)
+    batch_size = engine.check_int(batch_size, "batch_size", 1)
     lrs = np.atleast_1d(np.asarray(lr, dtype=np.float64))
     if lrs.ndim != 1 or lrs.shape[0] == 0:
         raise ValueError("lr must be a number or a 1-d sequence of numbers")
@@ -635,9 +635,17 @@ def train_many(nets, X, y, *, lr=0.05, epochs=10, weights=None, batch_size=1, sh
     W0 = np.ascontiguousarray(np.broadcast_to(W0, (k, base.n_edges)))
     lrs = np.broadcast_to(lrs, (k,)).astype(base.dtype)
     one_seed = seed is None or np.isscalar(seed) or isinstance(seed, np.random.Generator)
-    seeds = None if one_seed else np.atleast_1d(np.asarray(seed, dtype=np.int64))
+    if one_seed:
+        _check_seed(seed)
+        seeds = None
+    else:
+        seeds = np.array([engine.check_int(s, "seed", 0) for s in seed], dtype=np.int64)
     if seeds is not None and seeds.shape != (k,):
         raise ValueError(f"seed must be one integer or {k} integers, got shape {seeds.shape}")
+    for flag, v in (("shuffle", shuffle), ("skip_zero_error", skip_zero_error),
+                    ("keep_weights", keep_weights)):
+        if not isinstance(v, (bool, np.bool_)):
+            raise ValueError(f"{flag} must be True or False, got {v!r}")
     if (X_test is None) != (y_test is None):
         raise ValueError("give both X_test and y_test, or neither")
     n = Xa.shape[0]

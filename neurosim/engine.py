@@ -101,6 +101,13 @@ def as_targets(net, y, n, what="y"):
     return Y
 
 
+def check_int(v, name, lo):
+    """``v`` as an int, or ValueError if it is not an integer >= ``lo`` (bools refused)."""
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
+        raise ValueError(f"{name} must be an integer >= {lo}, got {v!r}")
+    return int(v)
+
+
 def check_lr(lr):
     try:
         lr = float(lr)

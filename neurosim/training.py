@@ -113,10 +113,7 @@ class History:
                 f"{self.cups:.3g} CUPS{div})")
 
 
-def _check_int(v, name, lo):
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
-        raise ValueError(f"{name} must be an integer >= {lo}, got {v!r}")
-    return int(v)
+_check_int = engine.check_int      # kept under its old name for the API modules
 
 
 def train(net, X, y, *, lr=0.05, epochs=10, batch_size=1, shuffle=True, seed=0,
@@ -164,8 +161,8 @@ def train(net, X, y, *, lr=0.05, epochs=10, batch_size=1, shuffle=True, seed=0,
     Xa = engine.as_inputs(net, X)
     T = engine.as_targets(net, y, Xa.shape[0])
     lr = engine.check_lr(lr)
-    epochs = _check_int(epochs, "epochs", 0)
-    batch_size = _check_int(batch_size, "batch_size", 1)
+    epochs = engine.check_int(epochs, "epochs", 0)
+    batch_size = engine.check_int(batch_size, "batch_size", 1)
     if on_divergence not in ("stop", "raise"):
         raise ValueError(f"on_divergence must be 'stop' or 'raise', got {on_divergence!r}")
     for flag, v in (("shuffle", shuffle), ("skip_zero_error", skip_zero_error),

@@ -390,6 +390,12 @@ def test_train_many_checks_its_input():
         nc.train_many(a, X, T, weights=np.zeros((2, a.n_edges + 1)))
     with pytest.raises(ValueError, match="learning rate"):
         nc.train_many(a, X, T, lr=[0.1, -1.0])
+    with pytest.raises(ValueError, match="seed"):
+        nc.train_many(a, X, T, lr=[0.1, 0.2], seed=[1, -2])
+    with pytest.raises(ValueError, match="seed"):
+        nc.train_many(a, X, T, seed="zero")
+    with pytest.raises(ValueError, match="shuffle"):
+        nc.train_many(a, X, T, shuffle="no")
 
 
 # -- without CUDA ------------------------------------------------------------------------------
