@@ -68,6 +68,7 @@ from .graph import Network
 from .kernels import cpu
 
 SYSTEMS = ("neurosim", "neurosim CUDA", "numba dense", "numpy", "torch", "sklearn")
+SKIPPABLE = {"torch", "sklearn", "numpy", "dense", "cuda", "slow", "cold", "train"}
 AGREE_TOL = 1e-8          # max |w_system - w_neurosim| / max(1, max |w|) after training
 
 
@@ -533,6 +534,7 @@ def slow_vs_gd(quick, targets=None):
     """Seconds (training kernels only) and forward passes until the mean training error
     first falls to each of ``targets``: gradient descent vs the chapter's slow learner."""
     from . import slow_learn, train
+    from .slow import passes
     targets = targets or ((0.65,) if quick else (0.45, 0.30))
     X, y = _moons(96 if quick else None)
     out = dict(targets=list(targets), data=f"moons, {len(X)} samples",
@@ -542,14 +544,14 @@ def slow_vs_gd(quick, targets=None):
                    scale=0.01, seed=0)
     for name, hist, how in (("gradient descent", h, "lr=0.05"),
                             ("slow learner", s, "tries=10, scale=0.01")):
-        per = hist.forward_passes / max(hist.epochs, 1)
+        cum = passes(hist)
         for target in targets:
             hit = np.flatnonzero(hist.train_loss <= target)
             r = dict(learner=name, settings=how, target=target, epochs_run=hist.epochs,
                      best_loss=float(np.min(hist.train_loss)))
             if len(hit):
                 ep = int(hit[0])
-                r.update(epoch=ep, passes=int(round(ep * per)),
+                r.update(epoch=ep, passes=int(round(cum[ep])),
                          seconds=float(np.sum(hist.epoch_time[:ep])))
             out["learners"].append(r)
     return out
@@ -811,10 +813,9 @@ def targets(res):
 
 
 def plot(rows, path):
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(7, 4.8))
+    from matplotlib.figure import Figure          # no pyplot: the backend is left alone
+    fig = Figure(figsize=(7, 4.8), layout="tight")
+    ax = fig.subplots()
     markers = dict(zip(SYSTEMS, "o*sDv^"))
     for s in SYSTEMS:
         pts = sorted((r["weights"], r["cups"], r["workload"]) for r in rows
@@ -838,21 +839,28 @@ def plot(rows, path):
     ax.set_title("Per-sample SGD, batch 1 (hollow markers: deep and sparse nets)")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8)
-    fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)
 
 
 def run(quick=False, out="bench", repeats=3, only=None, skip=(), cold=None, log=print):
     """Run the benchmark; write ``RESULTS.md``, ``results.json`` and ``cups.png`` into
-    ``out`` and return the results as a dict."""
+    ``out`` and return the results as a dict. Unknown names in ``only`` or ``skip`` raise
+    ValueError before anything runs."""
     skip = set(skip)
+    if skip - SKIPPABLE:
+        raise ValueError(f"skip: unknown names {sorted(skip - SKIPPABLE)}; choose from "
+                         f"{sorted(SKIPPABLE)}")
+    wls = workloads(quick)
+    names = [w.name for w in wls]
+    if only and set(only) - set(names):
+        raise ValueError(f"only: unknown workloads {sorted(set(only) - set(names))}; "
+                         f"{'quick runs' if quick else 'choose from'} {names}")
+    wls = [w for w in wls if not only or w.name in only]
     os.makedirs(out, exist_ok=True)
     res = dict(quick=quick, repeats=repeats, date=time.strftime("%Y-%m-%d %H:%M UTC",
                                                                  time.gmtime()),
                load_start=_load(), machine=machine(), rows=[])
     log(f"neurosim bench{' --quick' if quick else ''}: load {res['load_start']}")
-    wls = [w for w in workloads(quick) if not only or w.name in only]
     for wl in wls:
         log(f"{wl.name}: {wl.label}, {wl.net.n_edges} weights, {len(wl.X)} samples x "
             f"{wl.epochs} epochs")
@@ -860,7 +868,8 @@ def run(quick=False, out="bench", repeats=3, only=None, skip=(), cold=None, log=
     ag = [r["agree"] for r in res["rows"] if r.get("agree") is not None
           and r["system"] != "neurosim"]
     res["agreement_ok"] = bool(all(a <= AGREE_TOL for a in ag)) if ag else None
-    log(f"agreement check: {'passed' if res['agreement_ok'] else 'FAILED'} "
+    verdict = {True: "passed", False: "FAILED", None: "nothing to compare"}
+    log(f"agreement check: {verdict[res['agreement_ok']]} "
         f"(max {max(ag) if ag else float('nan'):.1e}, tolerance {AGREE_TOL:g})")
     chapter = [w for w in wls if w.name == "chapter"]
     if chapter and "train" not in skip:
@@ -901,8 +910,11 @@ def main(argv=None):
     skip = {s for s in a.skip.split(",") if s}
     out = a.out or (os.path.join(tempfile.gettempdir(), "neurosim-bench-quick") if a.quick
                      else "bench")
-    res = run(quick=a.quick, out=out, repeats=a.repeats, only=only, skip=skip,
-              cold=True if a.cold else None)
+    try:
+        res = run(quick=a.quick, out=out, repeats=a.repeats, only=only, skip=skip,
+                  cold=True if a.cold else None)
+    except ValueError as e:
+        ap.error(str(e))
     print(f"wrote {os.path.join(out, 'RESULTS.md')}, results.json and cups.png")
     return 0 if res["agreement_ok"] in (True, None) else 1
 

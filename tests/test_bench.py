@@ -72,8 +72,24 @@ def test_agreement_check_can_fail():
 
 def test_cli_usage():
     assert "Usage:" in bench.__doc__ and "--quick" in bench.__doc__
-    with pytest.raises(SystemExit):
-        bench.main(["--repeats", "0"])
+    for argv in (["--repeats", "0"], ["--quick", "--only", "w256"],   # not a quick workload
+                 ["--skip", "tensorflow"]):
+        with pytest.raises(SystemExit):
+            bench.main(argv)
+
+
+def test_plot_leaves_the_matplotlib_backend_alone(tmp_path):
+    import matplotlib
+    before = matplotlib.get_backend()
+    matplotlib.use("svg")                  # anything but Agg, which the suite runs under
+    try:
+        rows = [dict(system="neurosim", workload="chapter", weights=37, cups=3e8),
+                dict(system="numpy", workload="chapter", weights=37, cups=2e6)]
+        bench.plot(rows, tmp_path / "c.png")
+        assert (tmp_path / "c.png").stat().st_size > 5000
+        assert matplotlib.get_backend() == "svg"
+    finally:
+        matplotlib.use(before)
 
 
 def test_missing_torch_drops_the_column_with_a_note(tmp_path, monkeypatch):
