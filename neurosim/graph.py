@@ -182,7 +182,7 @@ class Network:
         dup = sorted({s for s in declared if declared.count(s) > 1})
         if dup:
             raise ValueError(f"neurons declared twice (inputs/outputs/bias): {dup}")
-        pairs, given = _parse_edges(edges, inputs + outputs + [bias] + list(hidden or []))
+        pairs, given = _parse_edges(edges)
         if hidden is None:
             seen = []
             known = set(declared)
@@ -307,7 +307,8 @@ class Network:
         except TypeError:
             raise ValueError(f"sizes must be a list of layer sizes, got {sizes!r}") from None
         _check_seed(seed)
-        if len(sizes) < 2 or any(not isinstance(s, (int, np.integer)) or s < 1 for s in sizes):
+        if len(sizes) < 2 or any(isinstance(s, bool) or not isinstance(s, (int, np.integer))
+                                 or s < 1 for s in sizes):
             raise ValueError(f"sizes must be >= 2 positive integers, got {sizes}")
         if names is None:
             names = [[f"x{i}" for i in range(sizes[0])]]
@@ -476,7 +477,7 @@ def _as_list(x, what):
         raise ValueError(f"{what} must be a list of neuron names, got {x!r}") from None
 
 
-def _parse_edges(edges, single_names):
+def _parse_edges(edges):
     if isinstance(edges, (str, bytes)) or not hasattr(edges, "__iter__"):
         raise ValueError("edges must be an iterable of (src, dst[, weight]) or 'src->dst'")
     pairs, given = [], {}

@@ -318,10 +318,16 @@ def test_values_too_large_for_float32_raise_before_any_change():
     ([("X", "A"), ("A", "P")], dict(activation="swish"), "unknown activation"),
     ([("X", "A"), ("A", "P")], dict(loss="hinge"), "unknown loss"),
     ([("X", "A"), ("A", "P")], dict(loss="bce", output_activation="relu"), "sigmoid"),
+    ([("X", "A"), ("A", "P")], dict(hidden=5), "hidden must be a list"),
 ])
 def test_from_edges_errors(edges, kw, match):
     with pytest.raises(ValueError, match=match):
         ns.Network.from_edges(edges, inputs=["X"], outputs=["P"], **kw)
+
+
+def test_layered_sizes_are_integers():
+    with pytest.raises(ValueError, match="positive integers"):
+        ns.Network.layered([2, True, 1])
 
 
 def test_names_and_access():
