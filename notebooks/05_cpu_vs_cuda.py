@@ -32,24 +32,16 @@ import numpy as np
 from IPython.display import Markdown, display
 
 import neurosim as ns
+from neurosim.bench import cuda_usable
 
 SMALL = os.environ.get("NEUROSIM_SMALL") == "1"
 d = ns.datasets.moons()
 
-
-def has_gpu():
-    """True only for a real GPU (Numba's CUDA simulator does not count: its timings mean
-    nothing)."""
-    try:
-        import numba
-        from numba import cuda
-        return (not numba.config.ENABLE_CUDASIM) and cuda.is_available()
-    except Exception:
-        return False
-
-
-GPU = has_gpu()
-print("real GPU present:", GPU)
+# only a real GPU counts: Numba's CUDA simulator runs the kernels, but its timings mean
+# nothing
+why_not = cuda_usable()
+GPU = why_not is None
+print("real GPU present:", GPU, "" if GPU else f"({why_not})")
 
 # %% [markdown]
 # ## CPU: connection updates per second (CUPS)
