@@ -302,7 +302,7 @@ def _write_figures(out, d, runs, net0, df, dpi, files):
             bottom.set_title(f"η = {lr:g}: fraction of runs at\n100% test accuracy",
                              fontsize=10)
             for a in (top, bottom):
-                a.legend().remove()
+                a.get_legend().remove()
                 a.set_xlim(0, int(df.loc[df["lr"] == lr, "epoch"].max()))
                 a.grid(alpha=0.3)
         fig.suptitle(f"Seed sweep: {n} initialisations per η, per-sample SGD, "
