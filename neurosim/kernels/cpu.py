@@ -501,8 +501,8 @@ def train_epoch(X, T, perm, lr, batch, skip_zero, loss, n_in, act, is_out, outpu
                 run_ptr, run_edge, run_src, run_len, w, z, out, delta, g, grad):
     """One epoch of SGD over the samples ``X[perm]``; returns (sum of E, updates made).
 
-    The sum of E is the running error during the epoch; it is only computed when
-    ``skip_zero`` needs it (otherwise 0 is returned for it).
+    The sum of E is the running error during the epoch (error before each sample's
+    update); under ``bce`` it is only computed when ``skip_zero`` needs it, else it is 0.
 
     ``batch == 1``: per-sample SGD as in the chapter (forward, deltas, update, next
     sample). ``batch > 1``: gradients summed over ``batch`` samples, then
