@@ -13,6 +13,14 @@ COMMANDS = {
 }
 
 
+def preset_network(name, seed=None):
+    """Preset ``name`` with its documented weights, or built with ``seed`` (a preset with
+    fixed weights, four-neuron, ignores it)."""
+    from ..presets import preset
+    from ..sweeps import _Preset
+    return preset(name) if seed is None else _Preset(name)(seed)
+
+
 def build_parser():
     p = argparse.ArgumentParser(prog="neurosim",
                                 description="A neuron-level backpropagation simulator "

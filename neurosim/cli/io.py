@@ -52,15 +52,13 @@ def add_parser(sub):
 
 
 def _network(args):
-    from .. import presets
-    from ..sweeps import _Layered, _Preset
+    from ..sweeps import _Layered
+    from . import preset_network
     if args.layers is not None:
         return _Layered(args.layers)(0 if args.seed is None else args.seed), \
             "-".join(map(str, args.layers))
     name = args.net or "moons"
-    if args.seed is None:
-        return presets.preset(name), name
-    return _Preset(name)(args.seed), name
+    return preset_network(name, args.seed), name
 
 
 def _targets(net, y):

@@ -14,7 +14,9 @@ import os
 
 import numpy as np
 
-PRESET_NAMES = ("four-neuron", "22432", "moons")
+from ..presets import PRESETS
+
+PRESET_NAMES = tuple(PRESETS)
 
 
 def add_parser(sub):
@@ -51,10 +53,9 @@ def add_parser(sub):
 
 
 def _network(args):
-    from .. import presets
+    from . import preset_network
     if args.net in PRESET_NAMES:
-        kw = {} if args.seed is None or args.net == "four-neuron" else {"seed": args.seed}
-        return presets.preset(args.net, **kw), args.net
+        return preset_network(args.net, args.seed), args.net
     if os.path.isfile(args.net):
         from .. import io
         return io.load(args.net), None
