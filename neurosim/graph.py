@@ -155,6 +155,8 @@ class Network:
             Activation of output neurons (default: ``sigmoid`` for ``loss="bce"``,
             otherwise ``identity``).
         loss : {"quadratic", "bce", "softmax_ce"}
+            ``bce`` needs sigmoid outputs; ``softmax_ce`` identity outputs (logits), two
+            or more of them.
         bias : str
             Name of the bias neuron (output always 1).
         init : {"normal", "glorot", "he"}
@@ -283,6 +285,9 @@ class Network:
         if lcode == SOFTMAX_CE and np.any(act[is_out] != IDENTITY):
             raise ValueError("loss='softmax_ce' applies the softmax itself: output neurons "
                              "must have the identity activation (their outputs are logits)")
+        if lcode == SOFTMAX_CE and n_out < 2:
+            raise ValueError("loss='softmax_ce' needs two or more output neurons (the softmax "
+                             "of one logit is always 1: nothing to learn); use 'bce'")
         w = np.asarray(w, dtype=float)
         fill = np.isnan(w)
         if np.any(fill):

@@ -319,6 +319,7 @@ def test_values_too_large_for_float32_raise_before_any_change():
     ([("X", "A"), ("A", "P")], dict(loss="hinge"), "unknown loss"),
     ([("X", "A"), ("A", "P")], dict(loss="bce", output_activation="relu"), "sigmoid"),
     ([("X", "A"), ("A", "P")], dict(hidden=5), "hidden must be a list"),
+    ([("X", "A"), ("A", "P")], dict(loss="softmax_ce"), "two or more output neurons"),
 ])
 def test_from_edges_errors(edges, kw, match):
     with pytest.raises(ValueError, match=match):
