@@ -143,6 +143,21 @@ def _check_n_jobs(n_jobs):
 
 
 # -- the runs --------------------------------------------------------------------------------
+def _table(name, lr, seed, train_loss, train_acc, test_loss, test_acc, times, diverged):
+    """One run's rows (epoch 0..epochs) as columns; ``diverged``: the first diverged
+    epoch or None; test columns None without a test set."""
+    rows = len(train_loss)
+    nan = np.full(rows, np.nan)
+    div = np.zeros(rows, dtype=bool)
+    if diverged is not None:
+        div[diverged:] = True
+    return {"topology": [name] * rows, "lr": np.full(rows, lr), "seed": np.full(rows, seed),
+            "epoch": np.arange(rows), "train_loss": train_loss, "train_acc": train_acc,
+            "test_loss": nan if test_loss is None else test_loss,
+            "test_acc": nan if test_acc is None else test_acc, "train_time": times,
+            "diverged": div}
+
+
 def _one_run(name, fn, lr, seed, X, y, X_test, y_test, epochs, batch_size):
     net = _build(fn, seed, name)
     with warnings.catch_warnings():
@@ -154,17 +169,10 @@ def _one_run(name, fn, lr, seed, X, y, X_test, y_test, epochs, batch_size):
     # after a divergence training stopped; the network's weights are no longer finite and
     # the remaining epochs repeat its last evaluation
     take = np.minimum(np.arange(rows), n)
-    nan = np.full(n + 1, np.nan)
-    tl = h.test_loss if h.test_loss is not None else nan
-    ta = h.test_acc if h.test_acc is not None else nan
     times = np.concatenate([[0.0], h.epoch_time, np.full(rows - n - 1, np.nan)])
-    div = np.zeros(rows, dtype=bool)
-    if h.diverged_epoch is not None:
-        div[h.diverged_epoch:] = True
-    return {"topology": [name] * rows, "lr": np.full(rows, lr), "seed": np.full(rows, seed),
-            "epoch": np.arange(rows), "train_loss": h.train_loss[take],
-            "train_acc": h.train_acc[take], "test_loss": tl[take], "test_acc": ta[take],
-            "train_time": times, "diverged": div}
+    return _table(name, lr, seed, h.train_loss[take], h.train_acc[take],
+                  None if h.test_loss is None else h.test_loss[take],
+                  None if h.test_acc is None else h.test_acc[take], times, h.diverged_epoch)
 
 
 def _run_chunk(chunk, X, y, X_test, y_test, epochs, batch_size):
@@ -193,19 +201,13 @@ def _cuda_sweep(topos, X, y, X_test, y_test, lrs, seeds, epochs, batch_size, pro
                 h = cuda.train_many(nets, X, y, lr=[lr for lr, _ in keys],
                                     seed=[seed for _, seed in keys], epochs=epochs,
                                     batch_size=batch_size, X_test=X_test, y_test=y_test)
-            rows = epochs + 1
             times = np.concatenate([[0.0], np.asarray(h.epoch_time) / k])
             for i, (lr, seed) in enumerate(keys):
-                nan = np.full(rows, np.nan)
-                div = np.zeros(rows, dtype=bool)
-                if h.diverged_epoch[i] >= 0:
-                    div[h.diverged_epoch[i]:] = True
-                parts.append({"topology": [name] * rows, "lr": np.full(rows, lr),
-                              "seed": np.full(rows, seed), "epoch": np.arange(rows),
-                              "train_loss": h.train_loss[i], "train_acc": h.train_acc[i],
-                              "test_loss": nan if h.test_loss is None else h.test_loss[i],
-                              "test_acc": nan if h.test_acc is None else h.test_acc[i],
-                              "train_time": times, "diverged": div})
+                parts.append(_table(
+                    name, lr, seed, h.train_loss[i], h.train_acc[i],
+                    None if h.test_loss is None else h.test_loss[i],
+                    None if h.test_acc is None else h.test_acc[i], times,
+                    int(h.diverged_epoch[i]) if h.diverged_epoch[i] >= 0 else None))
             if bar is not None:
                 bar.update(k)
     finally:
