@@ -311,8 +311,12 @@ def test_recording_trains_exactly_like_the_fast_kernel(batch_size, skip):
     np.testing.assert_array_equal(ha.train_loss, hb.train_loss)
     assert ha.records["P"]["output"].shape == (3, len(d.X_train))
     assert hb.records == {}
-    # the recorded errors average to the running error of each epoch's samples
+    # the recorded errors are the errors of the samples used, before each step's update:
+    # the first one is that sample's error at the initial weights
     assert np.all(ha.records.error >= 0)
+    i = ha.records.sample[0, 0]
+    assert ha.records.error[0, 0] == pytest.approx(
+        ns.trace(ns.presets.moons_net(), d.X_train[i], d.y_train[i]).error, rel=1e-12)
 
 
 def test_records_are_trimmed_when_training_diverges():
