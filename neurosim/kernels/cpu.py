@@ -460,6 +460,14 @@ def _sgd_epoch(X, T, perm, lr, skip_zero, loss, n_in, act, is_out, outputs, run_
     return total, updates
 
 
+@njit(cache=True, inline="always", error_model="numpy")
+def _apply_grad(w, grad, scale):
+    """End of a minibatch: ``w -= scale * grad`` and ``grad`` back to 0."""
+    for e in range(w.shape[0]):
+        w[e] -= scale * grad[e]
+        grad[e] = 0.0
+
+
 @njit(cache=True, error_model="numpy")
 def _minibatch_epoch(X, T, perm, lr, batch, skip_zero, loss, n_in, act, is_out, outputs,
                      run_ptr, run_edge, run_src, run_len, w, z, out, delta, g, grad):
@@ -481,17 +489,11 @@ def _minibatch_epoch(X, T, perm, lr, batch, skip_zero, loss, n_in, act, is_out, 
                          out, delta, g, grad, False)
         nb += 1
         if nb == batch:
-            scale = lr / nb
-            for e in range(m):
-                w[e] -= scale * grad[e]
-                grad[e] = 0.0
+            _apply_grad(w, grad, lr / nb)
             nb = 0
             updates += 1
     if nb > 0:
-        scale = lr / nb
-        for e in range(m):
-            w[e] -= scale * grad[e]
-            grad[e] = 0.0
+        _apply_grad(w, grad, lr / nb)
         updates += 1
     return total, updates
 

@@ -22,7 +22,7 @@ import numpy as np
 from numba import njit
 
 from .._scalar import BCE, activate, derivative
-from .cpu import _backward_update, backward, forward, output_deltas
+from .cpu import _apply_grad, _backward_update, backward, forward, output_deltas
 
 
 # ---------------------------------------------------------------------------------------
@@ -87,17 +87,11 @@ def record_epoch(X, T, perm, lr, batch, skip_zero, loss, n_in, act, is_out, outp
         else:
             nb += 1
             if nb == batch:
-                scale = lr / nb
-                for e in range(m):
-                    w[e] -= scale * grad[e]
-                    grad[e] = 0.0
+                _apply_grad(w, grad, lr / nb)
                 nb = 0
                 updates += 1
     if not fused and nb > 0:
-        scale = lr / nb
-        for e in range(m):
-            w[e] -= scale * grad[e]
-            grad[e] = 0.0
+        _apply_grad(w, grad, lr / nb)
         updates += 1
     return updates
 
