@@ -15,6 +15,7 @@ import numpy as np
 
 from . import engine
 from .kernels import tracing as K
+from .training import _check_int
 
 
 @dataclass(frozen=True)
@@ -112,8 +113,7 @@ def error_curve(net, x, y, what, *, values=None, span=None, num=201):
     if not isinstance(what, str) or (what not in c.index and what not in c.edge_index):
         raise ValueError(f"{what!r} is neither a neuron nor an edge of this network")
     kind = "output" if what in c.index else "weight"
-    if isinstance(num, bool) or not isinstance(num, (int, np.integer)) or num < 2:
-        raise ValueError(f"num must be an integer >= 2, got {num!r}")
+    num = _check_int(num, "num", 2)
     E, grad = engine.gradient(c, xa[0], t)
     single = all(len(n) == 1 for n in c.neuron_names)
     if kind == "output":
@@ -133,7 +133,7 @@ def error_curve(net, x, y, what, *, values=None, span=None, num=201):
             raise ValueError(f"span must be a number, got {span!r}") from None
         if not np.isfinite(span) or span <= 0:
             raise ValueError(f"span must be finite and > 0, got {span}")
-        vals = np.linspace(at - span, at + span, int(num))
+        vals = np.linspace(at - span, at + span, num)
     else:
         try:
             vals = np.asarray(values, dtype=float).ravel()

@@ -32,7 +32,7 @@ import numpy as np
 
 from .engine import check_net
 from .graph import Network
-from .training import History
+from .training import History, _check_int
 
 FORMAT = "neurosim-network"
 VERSION = 1
@@ -549,9 +549,7 @@ def load(path, *, with_history=False, max_bytes=MAX_BYTES):
     """
     if not isinstance(path, (str, os.PathLike)) or not str(path):
         raise ValueError(f"path must be a file name, got {path!r}")
-    if isinstance(max_bytes, bool) or not isinstance(max_bytes, (int, np.integer)) \
-            or max_bytes < 1:
-        raise ValueError(f"max_bytes must be a positive integer, got {max_bytes!r}")
+    max_bytes = _check_int(max_bytes, "max_bytes", 1)
     if not isinstance(with_history, bool):
         raise ValueError(f"with_history must be True or False, got {with_history!r}")
     if not os.path.isfile(path):
@@ -560,9 +558,9 @@ def load(path, *, with_history=False, max_bytes=MAX_BYTES):
         with open(path, "rb") as f:
             head = f.read(4)
         if head[:2] == b"PK":
-            meta, arrays = _read_npz(path, int(max_bytes))
+            meta, arrays = _read_npz(path, max_bytes)
         else:
-            meta, arrays = _read_json(path, int(max_bytes))
+            meta, arrays = _read_json(path, max_bytes)
         net, hist = _rebuild(meta, arrays)
     except _Bad as e:
         raise ValueError(f"cannot load {path}: {e}") from None

@@ -282,9 +282,8 @@ def plot_weights(history, ax=None, *, highlight=6, title="Weights", legend=True)
         With exactly ``n_edges`` lines, highlighted ones first.
     """
     _check_history(history)
-    if isinstance(highlight, bool) or not isinstance(highlight, (int, np.integer)) \
-            or highlight < 0:
-        raise ValueError(f"highlight must be an integer >= 0, got {highlight!r}")
+    from .training import _check_int
+    highlight = _check_int(highlight, "highlight", 0)
     W = np.asarray(history.weights, dtype=float)
     names = list(history.edge_names)
     with np.errstate(invalid="ignore"):

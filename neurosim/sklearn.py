@@ -28,7 +28,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from . import engine
 from ._scalar import ACTIVATIONS
 from .graph import INITS, Network
-from .training import train
+from .training import _check_int, train
 
 
 def _all_or_nothing(method):
@@ -69,10 +69,8 @@ class _NeuronNetBase(BaseEstimator):
     def _check_params(self):
         """Validate every setting (raising ValueError) before anything is changed."""
         engine.check_lr(self.lr)
-        for name, lo in (("epochs", 0), ("batch_size", 1)):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < lo:
-                raise ValueError(f"{name} must be an integer >= {lo}, got {v!r}")
+        _check_int(self.epochs, "epochs", 0)
+        _check_int(self.batch_size, "batch_size", 1)
         if not isinstance(self.shuffle, (bool, np.bool_)):
             raise ValueError(f"shuffle must be True or False, got {self.shuffle!r}")
         if self.network is not None:

@@ -129,9 +129,7 @@ def _check_values(v, what, check):
 
 
 def _check_seed(s):
-    if isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 0:
-        raise ValueError(f"seeds must be integers >= 0, got {s!r}")
-    return int(s)
+    return _check_int(s, "seeds", 0)
 
 
 def _check_n_jobs(n_jobs):

@@ -6,7 +6,7 @@ import pytest
 import neurosim as ns
 from neurosim.curves import chapter_example, plot_error_curve
 from neurosim.tracing import fmt
-from reference import ACTS, LOSSES, forward_backward, random_dag, random_targets
+from reference import LOSSES, forward_backward, random_dag, random_targets
 
 
 # -- the four-neuron network by hand (Fig 14-5) -------------------------------------------
