@@ -76,6 +76,25 @@ def test_sgd_epoch_matches_reference(activation, loss):
     np.testing.assert_allclose(h.weights[-1], ref, rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.parametrize("activation", ["relu", "tanh"])
+def test_sgd_on_wide_layers_matches_reference(activation):
+    # dense layers of 9 and 7 neurons take the kernel's grouped path (four rows at a time,
+    # then two, then one; relu rows with g = 0 drop out), skip edges and a neuron fed by
+    # no edge do not
+    base = ns.Network.layered([3, 9, 7, 2], hidden=activation, seed=1, scale=0.8)
+    rng = np.random.default_rng(2)
+    edges = base.edges()
+    edges += [("x0", "y0", 0.4), ("x2", "y1", -0.3), ("h1_3", "y1", 0.5), ("free", "y0", 0.7)]
+    net = ns.Network.from_edges(edges, inputs=base.input_names, outputs=base.output_names,
+                                activation=activation, bias="bias")
+    assert net.n_edges == base.n_edges + 4
+    X = rng.normal(0, 1, (10, 3))
+    T = rng.normal(0, 1, (10, 2))
+    ref = sgd(net, X, T, 0.05, np.arange(10))
+    ns.train(net, X, T, lr=0.05, epochs=1, shuffle=False)
+    np.testing.assert_allclose(net.weights, ref, rtol=1e-10, atol=1e-12)
+
+
 def test_minibatch_matches_mean_gradient():
     net = random_dag(3, n_in=2, n_hidden=4, n_out=1, loss="bce")
     rng = np.random.default_rng(0)
