@@ -311,6 +311,22 @@ def _write_figures(out, d, runs, net0, df, dpi, files):
 
 
 # -- the demo --------------------------------------------------------------------------
+def seed_sweep(data, runs, seeds, *, loss="bce", n_jobs=1, progress=False):
+    """The book's runs from many initialisations: for each (η, epochs) of ``runs``, one
+    :func:`neurosim.sweep` of ``presets.moons_net(seed=s, loss=loss)`` over ``seeds``
+    on ``data`` (a :func:`neurosim.datasets.moons` result), all in one table."""
+    import pandas as pd
+    from .sweeps import sweep
+
+    def build(s):
+        return presets.moons_net(seed=s, loss=loss)
+
+    return pd.concat([sweep(build, data.X_train, data.y_train, lrs=[lr], seeds=seeds,
+                            epochs=epochs, X_test=data.X_test, y_test=data.y_test,
+                            n_jobs=n_jobs, progress=progress, topology_name="moons")
+                      for lr, epochs in runs], ignore_index=True)
+
+
 def run_demo(out="neurosim-demo", *, runs=BOOK_RUNS, loss="bce", seed=presets.MOONS_SEED,
              seeds=50, sweep=True, n_jobs=1, progress=False, figures=True, dpi=110):
     """Run the chapter's two-moons experiment and write figures and a summary.
@@ -377,21 +393,8 @@ def run_demo(out="neurosim-demo", *, runs=BOOK_RUNS, loss="bce", seed=presets.MO
                       y_test=d.y_test, progress=progress)
         done.append(Run(lr, epochs, h, net))
 
-    df = None
-    if sweep:
-        import pandas as pd
-        from .sweeps import sweep as run_sweep
-
-        def build(s):
-            return presets.moons_net(seed=s, loss=loss)
-
-        parts = []
-        for lr, epochs in runs:
-            parts.append(run_sweep(build, d.X_train, d.y_train, lrs=[lr], seeds=seeds,
-                                   epochs=epochs, X_test=d.X_test, y_test=d.y_test,
-                                   n_jobs=n_jobs, progress=progress,
-                                   topology_name="moons"))
-        df = pd.concat(parts, ignore_index=True)
+    df = seed_sweep(d, runs, seeds, loss=loss, n_jobs=n_jobs, progress=progress) \
+        if sweep else None
     t_train = time.perf_counter() - t_start
 
     files = []

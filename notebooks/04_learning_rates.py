@@ -101,12 +101,7 @@ show(RUNS[2][0])
 # band, and the fraction of runs at 100% test accuracy.
 
 # %%
-import pandas as pd
-
-df = pd.concat([ns.sweep(lambda s: ns.presets.moons_net(seed=s), d.X_train, d.y_train,
-                         lrs=[lr], seeds=range(SEEDS), epochs=epochs, X_test=d.X_test,
-                         y_test=d.y_test, topology_name="moons")
-                for lr, epochs in RUNS], ignore_index=True)
+df = demo.seed_sweep(d, RUNS, range(SEEDS))       # one neurosim.sweep per (η, epochs)
 display(Markdown(demo.sweep_table(demo.sweep_summary(df))))
 
 # %%
