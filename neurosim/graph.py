@@ -295,6 +295,8 @@ class Network:
             w[fill] = _init_weights(src, dst, bias, init, scale, seed, n)[fill]
         if not np.all(np.isfinite(w)):
             raise ValueError("edge weights must be finite")
+        if not np.all(_finite_in(w, dtype)):
+            raise ValueError(f"edge weights too large for {dtype.name}")
         return cls(names, roles, act, src, dst, w, lcode, names[bias], dtype)
 
     @classmethod
@@ -395,6 +397,8 @@ class Network:
         value = float(value)
         if not np.isfinite(value):
             raise ValueError(f"weight must be finite, got {value}")
+        if not _finite_in(value, self.dtype):
+            raise ValueError(f"weight {value} is too large for {self.dtype.name}")
         self.weights[k] = value
 
     def output(self, name):
@@ -445,6 +449,12 @@ class Network:
 
     def __len__(self):
         return self.n_edges
+
+
+def _finite_in(w, dtype):
+    """Whether (finite) values stay finite in ``dtype`` (1e39 does not in float32)."""
+    with np.errstate(over="ignore"):
+        return np.isfinite(np.asarray(w, dtype=dtype))
 
 
 def _check_seed(seed):

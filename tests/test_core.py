@@ -324,6 +324,12 @@ def test_values_too_large_for_float32_raise_before_any_change():
         with pytest.raises(ValueError, match="too large for float32"):
             ns.train(net, args["X"], args["y"], epochs=1)
     np.testing.assert_array_equal(net.weights, w0)
+    with pytest.raises(ValueError, match="too large for float32"):
+        net.set_weight("x0->h1_0", 1e39)
+    np.testing.assert_array_equal(net.weights, w0)
+    with pytest.raises(ValueError, match="too large for float32"):
+        ns.Network.from_edges([("x", "y", 1e39)], inputs=["x"], outputs=["y"],
+                              dtype=np.float32)
 
 
 @pytest.mark.parametrize("edges,kw,match", [
