@@ -37,8 +37,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import config
-from .graph import _check_seed
+from . import config, engine
+from .graph import Network, _check_seed
 
 
 class CudaUnavailableError(ImportError):
@@ -546,7 +546,6 @@ class ManyHistory:
 
 def _stack_networks(nets, weights):
     """(template net, list of nets or None, initial weights (k, m))."""
-    from .graph import Network
     if isinstance(nets, Network):
         base, many = nets, None
         W = np.array(nets.weights[None, :], dtype=nets.dtype) if weights is None else weights
@@ -615,7 +614,6 @@ def train_many(nets, X, y, *, lr=0.05, epochs=10, weights=None, batch_size=1, sh
     -------
     ManyHistory
     """
-    from . import engine            # the CPU drivers' input checks
     base, many, W0 = _stack_networks(nets, weights)
     Xa = engine.as_inputs(base, X)
     T = engine.as_targets(base, y, Xa.shape[0])
