@@ -97,7 +97,10 @@ class History:
             raise KeyError(f"no edge {name!r} in this history") from None
 
     def first_epoch_at(self, acc=1.0, which="test"):
-        """First epoch whose accuracy is >= ``acc`` (0 = before training), or None."""
+        """First epoch whose accuracy (``which``: "test" or "train") is >= ``acc``
+        (0 = before training), or None."""
+        if which not in ("test", "train"):
+            raise ValueError(f"which must be 'test' or 'train', got {which!r}")
         a = self.test_acc if which == "test" else self.train_acc
         if a is None:
             raise ValueError("this history has no test set")

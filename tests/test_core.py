@@ -254,6 +254,11 @@ def test_moons_at_005_reaches_99_percent():
     assert h.test_acc.max() >= 0.99
     assert h.weights.shape == (22, 37) and h.test_acc.shape == (22,)
     assert h.cups > 0
+    first = h.first_epoch_at(0.99)
+    assert h.test_acc[first] >= 0.99 and np.all(h.test_acc[:first] < 0.99)
+    assert h.first_epoch_at(0.99, "train") is not None
+    with pytest.raises(ValueError, match="which"):
+        h.first_epoch_at(0.99, "tset")          # a typo used to read the train accuracy
 
 
 def test_moons_data_is_the_books():
