@@ -71,8 +71,8 @@ class Network:
         self.dtype = np.dtype(dtype)
         self._names = list(names)
         self.index = {nm: i for i, nm in enumerate(self._names)}
-        self.roles = np.asarray(roles, dtype=np.int8)
-        self.act = np.asarray(act, dtype=np.int8)
+        self.roles = np.array(roles, dtype=np.int8)      # copies: copy() shares nothing
+        self.act = np.array(act, dtype=np.int8)
         self.loss = int(loss)
         self.bias_name = bias_name
         n = len(self._names)

@@ -377,6 +377,14 @@ def test_names_and_access():
     assert four.edge_names == ["XA", "YA", "XB", "YB", "AC", "BC", "AD", "BD"]
 
 
+def test_copies_share_no_array():
+    a = ns.presets.moons_net()
+    b = a.copy()
+    for name, v in vars(a).items():
+        if isinstance(v, np.ndarray):
+            assert not np.shares_memory(v, getattr(b, name)), name
+
+
 def test_initialisers():
     for init in ("normal", "glorot", "he"):
         a = ns.Network.layered([2, 50, 1], init=init, seed=1)
