@@ -183,6 +183,8 @@ def gradient(net, x, y, device="cpu"):
     as_targets(net, y, 1, "y")          # bad y raises before the forward pass runs
     forward(net, x, device)
     E = backward(net, y, device)
+    if device == "cuda":
+        return E, _cuda().gradient(net)
     grad = np.empty(net.n_edges, dtype=net.dtype)
     cpu.gradient(net.src, net.dst, net.outs, signal(net), grad)
     return E, grad

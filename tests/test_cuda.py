@@ -145,6 +145,8 @@ def test_single_sample_matches_cpu_and_reference(loss, dtype):
     grad_gpu = nc.gradient(gpu)
     _, grad_cpu = ns.gradient(cpu.copy(), x, t)
     np.testing.assert_allclose(grad_gpu, grad_cpu, **tol(dtype))
+    np.testing.assert_allclose(ns.gradient(gpu.copy(), x, t, device="cuda")[1], grad_cpu,
+                               **tol(dtype))
     if dtype == np.float64:                                # and the naive reference
         E_ref, o_ref, d_ref, g_ref = forward_backward(net, x, t)
         assert E_gpu == pytest.approx(E_ref, rel=1e-12)
