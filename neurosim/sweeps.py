@@ -481,8 +481,9 @@ def plot_sweep(df, ax=None, acc=1.0, which="test", band=(10, 90)):
         What was drawn on.
     """
     s = summarize(df, acc=acc, which=which, band=band)
-    import matplotlib.pyplot as plt
+    import matplotlib
     if ax is None:
+        import matplotlib.pyplot as plt
         fig, axes = plt.subplots(1, 2, figsize=(11, 4), constrained_layout=True)
     else:
         axes = np.atleast_1d(np.asarray(ax, dtype=object))
@@ -492,7 +493,7 @@ def plot_sweep(df, ax=None, acc=1.0, which="test", band=(10, 90)):
     multi = s["topology"].nunique() > 1
     n_runs = int(s["n_runs"].max())
     keys = list(dict.fromkeys(zip(s["topology"], s["lr"])))
-    cmap = plt.get_cmap("tab10" if len(keys) <= 10 else "viridis")
+    cmap = matplotlib.colormaps["tab10" if len(keys) <= 10 else "viridis"]
     for k, (topo, lr) in enumerate(keys):
         g = s[(s["topology"] == topo) & (s["lr"] == lr)]
         color = cmap(k if len(keys) <= 10 else k / (len(keys) - 1))
