@@ -305,7 +305,8 @@ def _write_figures(out, d, runs, net0, df, dpi, files):
                 a.get_legend().remove()
                 a.set_xlim(0, int(df.loc[df["lr"] == lr, "epoch"].max()))
                 a.grid(alpha=0.3)
-        fig.suptitle(f"Seed sweep: {n} initialisations per η, per-sample SGD, "
+        sep = ", " if len(lrs) > 2 else ",\n"        # one or two columns: two lines
+        fig.suptitle(f"Seed sweep: {n} initialisations per η{sep}per-sample SGD, "
                      "test set after every epoch")
         _save(fig, out / "sweep.png", dpi, files)
 

@@ -504,6 +504,9 @@ def plot_sweep(df, ax=None, acc=1.0, which="test", band=(10, 90)):
         if len(axes) > 1:
             axes[1].plot(g["epoch"], g["frac_reached"], color=color, lw=2, label=label,
                          drawstyle="steps-post")
+    from matplotlib.ticker import MaxNLocator
+    for a in axes:
+        a.xaxis.set_major_locator(MaxNLocator(integer=True))      # epochs are whole
     lo, hi = band
     axes[0].set(xlabel="epoch", ylabel=f"{which} accuracy",
                 title=f"median {which} accuracy, {lo:g}th-{hi:g}th percentile band "
