@@ -410,7 +410,9 @@ def _rebuild(meta, arrays):
     hist = None
     if "history" in meta and meta["history"] is not None:
         hist = _rebuild_history(meta["history"], arrays, net)
-    used = set(_NET_ARRAYS) | {k for k in arrays if k.startswith(_HIST_PREFIX)}
+    used = set(_NET_ARRAYS)                 # _rebuild_history checks its own arrays
+    if hist is not None:
+        used |= {k for k in arrays if k.startswith(_HIST_PREFIX)}
     extra = sorted(set(arrays) - used)
     if extra:
         raise _Bad(f"unexpected arrays {extra}")

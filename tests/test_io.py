@@ -241,6 +241,8 @@ def test_inconsistent_contents(good, tmp_path):
     variant("nan", "finite", array_change=lambda a: a.update(weights=a["weights"] * np.nan))
     variant("missing", "missing", array_change=lambda a: a.pop("deltas"))
     variant("extra", "unexpected", array_change=lambda a: a.update(payload=np.zeros(2)))
+    variant("stray_history", "unexpected",          # history arrays, but no history
+            array_change=lambda a: a.update({"history.train_loss": np.zeros(2)}))
     variant("biasout", "bias", array_change=lambda a: a.update(outs=np.zeros_like(a["outs"])))
     names = meta["neurons"]
     A, B, C, X = (names.index(n) for n in "ABCX")
