@@ -200,9 +200,8 @@ def plot_error_curve(curve, ax=None, step=None, *, tangent=True, legend=True):
             raise ValueError(f"step must be a number or numbers, got {step!r}") from None
         if not all(np.isfinite(steps)):
             raise ValueError("steps must be finite")
-    import matplotlib.pyplot as plt
-    if ax is None:
-        _, ax = plt.subplots(figsize=(6.4, 4.4))
+    from .plots import _new_axes
+    ax = _new_axes(ax, (6.4, 4.4))
     v, E = curve.values, curve.errors
     ends = [curve.at + s for s in steps]
     if ends and (min(ends) < v.min() or max(ends) > v.max()):   # widen to show the steps

@@ -382,6 +382,8 @@ def test_plot_error_curve(tmp_path):
     assert out.stat().st_size > 10_000
     with pytest.raises(ValueError):
         plot_error_curve(c, step="big")
+    with pytest.raises(ValueError, match="Axes"):
+        plot_error_curve(c, ax="axes")
     import matplotlib.pyplot as plt
     plt.close("all")
 
