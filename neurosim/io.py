@@ -139,6 +139,20 @@ def _as_le(a):
     raise ValueError(f"cannot save an array of dtype {a.dtype}")
 
 
+def check_save_path(path):
+    """``path`` as a :class:`pathlib.Path` that :func:`save` can write: a file name (not a
+    folder) in an existing folder; else ValueError."""
+    import pathlib
+    if not isinstance(path, (str, os.PathLike)) or not str(path):
+        raise ValueError(f"path must be a file name, got {path!r}")
+    path = pathlib.Path(path)
+    if path.is_dir():
+        raise ValueError(f"{path} is a directory")
+    if not path.parent.is_dir():
+        raise ValueError(f"folder {path.parent} does not exist")
+    return path
+
+
 def save(net, path, history=None):
     """Save a network (and optionally its training :class:`History`) to ``path``.
 
@@ -164,12 +178,7 @@ def save(net, path, history=None):
     ValueError
         For a non-network, non-finite weights, a mismatched history, or a bad path.
     """
-    import pathlib
-    if not isinstance(path, (str, os.PathLike)) or not str(path):
-        raise ValueError(f"path must be a file name, got {path!r}")
-    path = pathlib.Path(path)
-    if path.is_dir():
-        raise ValueError(f"{path} is a directory")
+    path = check_save_path(path)
     meta, arrays = _net_parts(net)
     if history is not None:
         hmeta, harrays = _history_parts(history, net)
@@ -186,10 +195,7 @@ def save(net, path, history=None):
         np.savez_compressed(buf, **{_META: np.frombuffer(json.dumps(
             meta, allow_nan=False).encode(), dtype=np.uint8)}, **arrays)
         payload = buf.getvalue()
-    folder = path.parent if str(path.parent) else pathlib.Path(".")
-    if not folder.is_dir():
-        raise ValueError(f"folder {folder} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=".neurosim-", dir=folder)
+    fd, tmp = tempfile.mkstemp(prefix=".neurosim-", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(payload)

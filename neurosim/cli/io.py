@@ -82,10 +82,7 @@ def run(args):
                          f"{name} has {net.n_inputs}")
     ytr, yte = _targets(net, d.y_train), _targets(net, d.y_test)
     if args.out is not None:          # refuse a bad output path before training
-        import os
-        folder = os.path.dirname(os.path.abspath(args.out))
-        if not os.path.isdir(folder) or os.path.isdir(args.out):
-            raise ValueError(f"cannot write {args.out}")
+        io.check_save_path(args.out)
     print(f"{args.data}: {len(d.X_train)} train / {len(d.X_test)} test points; "
           f"{name}: {net}")
     t0 = time.perf_counter()
