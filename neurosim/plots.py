@@ -355,7 +355,8 @@ def plot_network(net, ax=None, *, x=None, y=None, outputs=True, deltas=True, wei
         If given (with ``x``), run backward too (sets the deltas shown). Weights never
         change, and bad arguments raise ValueError before the passes change ``net``.
     outputs, deltas, weights : bool
-        Which numbers to write.
+        Which numbers to write. With ``x`` but no ``y`` no deltas are written: the
+        stored ones belong to an earlier pass, not to the outputs drawn.
     digits : int
         Decimals shown, 0..6.
     title : str, optional
@@ -386,6 +387,8 @@ def plot_network(net, ax=None, *, x=None, y=None, outputs=True, deltas=True, wei
         engine.forward(net, x)
         if y is not None:
             engine.backward(net, y)
+        else:
+            deltas = False
     sx, sy = 3.0, 1.6                                 # data units per column / row
     P = {j: (c * sx, r * sy) for j, (c, r) in pos.items()}
     names = net.neuron_names

@@ -178,6 +178,15 @@ def test_network_drawing_shows_the_four_neuron_deltas():
     assert net.delta("A") == pytest.approx(0.3 * -1.01 + 0.4 * 0.28)
 
 
+def test_network_drawing_of_a_forward_pass_writes_no_stale_deltas():
+    net = ns.presets.four_neuron()
+    ns.forward(net, [1.0, 1.0])
+    ns.backward(net, [1.0, 0.0])                   # deltas of the sample (1, 1)
+    ax = plots.plot_network(net, _ax(), x=[0.5, -1.0])        # outputs of another one
+    texts = [t.get_text() for t in ax.texts]
+    assert not any("δ" in t for t in texts) and any("out" in t for t in texts)
+
+
 def test_network_columns_follow_levels():
     net = ns.presets.net_22432()
     ax = plots.plot_network(net, _ax(), weights=False, outputs=False, deltas=False)
