@@ -54,12 +54,14 @@ def as_inputs(net, X, what="X"):
 
 
 def _finite(net, A, what):
-    """A in the network's dtype, or ValueError if it holds NaN or inf (checked after the
-    cast: a float32 network cannot hold 1e39)."""
+    """A as a plain, C-contiguous, writeable array of the network's dtype, or ValueError if
+    it holds NaN or inf (checked after the cast: a float32 network cannot hold 1e39).
+    Writeable because Numba compiles every kernel again for read-only arrays (memmaps,
+    some pandas results), which would cost a user a long first call."""
     if not np.all(np.isfinite(A)):
         raise ValueError(f"{what} contains NaN or inf")
     with np.errstate(over="ignore"):
-        B = np.ascontiguousarray(A, dtype=net.dtype)
+        B = np.require(A, dtype=net.dtype, requirements="CAWE")
     if not np.all(np.isfinite(B)):
         raise ValueError(f"{what} has values too large for {net.dtype.name}")
     return B
