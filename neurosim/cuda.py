@@ -642,10 +642,8 @@ def train_many(nets, X, y, *, lr=0.05, epochs=10, weights=None, batch_size=1, sh
         raise ValueError(f"seed must be one integer or {k} integers, got shape {seeds.shape}")
     for flag, v in (("shuffle", shuffle), ("skip_zero_error", skip_zero_error),
                     ("keep_weights", keep_weights)):
-        if not isinstance(v, (bool, np.bool_)):
-            raise ValueError(f"{flag} must be True or False, got {v!r}")
-    if (X_test is None) != (y_test is None):
-        raise ValueError("give both X_test and y_test, or neither")
+        engine.check_bool(v, flag)
+    Xt, Tt = engine.as_test_set(base, X_test, y_test)
     n = Xa.shape[0]
     t = _topology(base)
     d = nbcuda.to_device
@@ -656,9 +654,7 @@ def train_many(nets, X, y, *, lr=0.05, epochs=10, weights=None, batch_size=1, sh
     blocks = max(1, min(k, int(config.MAX_BLOCKS)))
     threads = _block_threads(t)
     sets = [(dX, dT, n)]
-    if X_test is not None:
-        Xt = engine.as_inputs(base, X_test, "X_test")
-        Tt = engine.as_targets(base, y_test, Xt.shape[0], "y_test")
+    if Xt is not None:
         sets.append((d(Xt), d(Tt), Xt.shape[0]))
     rights = nbcuda.device_array(k, dtype=np.int64)
 

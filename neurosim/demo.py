@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import datasets, presets
-from .engine import check_lr
+from .engine import check_bool, check_lr
 from .sweeps import _check_n_jobs, _check_seed, _check_values
 from .training import History, _check_int, train
 
@@ -372,8 +372,7 @@ def run_demo(out="neurosim-demo", *, runs=BOOK_RUNS, loss="bce", seed=presets.MO
     seeds = _check_seeds(seeds)
     n_jobs = _check_n_jobs(n_jobs)
     for name, val in (("sweep", sweep), ("progress", progress), ("figures", figures)):
-        if not isinstance(val, (bool, np.bool_)):
-            raise ValueError(f"{name} must be True or False, got {val!r}")
+        check_bool(val, name)
     dpi = _check_int(dpi, "dpi", 20)
     try:
         out = pathlib.Path(out)

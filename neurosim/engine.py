@@ -110,6 +110,23 @@ def check_int(v, name, lo):
     return int(v)
 
 
+def check_bool(v, name):
+    """``v`` as a bool, or ValueError if it is not True or False."""
+    if not isinstance(v, (bool, np.bool_)):
+        raise ValueError(f"{name} must be True or False, got {v!r}")
+    return bool(v)
+
+
+def as_test_set(net, X_test, y_test):
+    """``(X_test, T_test)`` checked like the training data, or ``(None, None)``."""
+    if (X_test is None) != (y_test is None):
+        raise ValueError("give both X_test and y_test, or neither")
+    if X_test is None:
+        return None, None
+    Xt = as_inputs(net, X_test, "X_test")
+    return Xt, as_targets(net, y_test, Xt.shape[0], "y_test")
+
+
 def check_lr(lr):
     try:
         lr = float(lr)

@@ -71,8 +71,7 @@ class _NeuronNetBase(BaseEstimator):
         engine.check_lr(self.lr)
         _check_int(self.epochs, "epochs", 0)
         _check_int(self.batch_size, "batch_size", 1)
-        if not isinstance(self.shuffle, (bool, np.bool_)):
-            raise ValueError(f"shuffle must be True or False, got {self.shuffle!r}")
+        engine.check_bool(self.shuffle, "shuffle")
         if self.network is not None:
             if not isinstance(self.network, Network):
                 raise ValueError("network must be a neurosim.Network or None, got "

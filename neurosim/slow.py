@@ -64,14 +64,9 @@ def slow_learn(net, X, y, *, epochs=10, tries=10, scale=0.05, shuffle=True, seed
         raise ValueError(f"scale must be a number, got {scale!r}") from None
     if not np.isfinite(scale) or scale <= 0:
         raise ValueError(f"scale must be finite and > 0, got {scale}")
-    if not isinstance(shuffle, (bool, np.bool_)):
-        raise ValueError(f"shuffle must be True or False, got {shuffle!r}")
+    engine.check_bool(shuffle, "shuffle")
     _check_seed(seed)
-    if (X_test is None) != (y_test is None):
-        raise ValueError("give both X_test and y_test, or neither")
-    if X_test is not None:
-        Xt = engine.as_inputs(net, X_test, "X_test")
-        Tt = engine.as_targets(net, y_test, Xt.shape[0], "y_test")
+    Xt, Tt = engine.as_test_set(net, X_test, y_test)
     if net.n_edges == 0:
         raise ValueError("the network has no weights to learn")
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)

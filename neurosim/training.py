@@ -170,14 +170,9 @@ def train(net, X, y, *, lr=0.05, epochs=10, batch_size=1, shuffle=True, seed=0,
         raise ValueError(f"on_divergence must be 'stop' or 'raise', got {on_divergence!r}")
     for flag, v in (("shuffle", shuffle), ("skip_zero_error", skip_zero_error),
                     ("progress", progress)):
-        if not isinstance(v, (bool, np.bool_)):
-            raise ValueError(f"{flag} must be True or False, got {v!r}")
+        engine.check_bool(v, flag)
     _check_seed(seed)
-    if (X_test is None) != (y_test is None):
-        raise ValueError("give both X_test and y_test, or neither")
-    if X_test is not None:
-        Xt = engine.as_inputs(net, X_test, "X_test")
-        Tt = engine.as_targets(net, y_test, Xt.shape[0], "y_test")
+    Xt, Tt = engine.as_test_set(net, X_test, y_test)
     rec = None
     if record is not None:
         if device != "cpu":
