@@ -83,14 +83,20 @@ def _set_out(out, j, code, s):
 # ---------------------------------------------------------------------------------------
 # forward (Figs 14-20: outputs flow right, scaled by the weights and summed)
 @njit(cache=True, inline="always", error_model="numpy")
-def forward(x, n_in, act, run_ptr, run_edge, run_src, run_len, w, z, out):
-    """One sample forward: ``z_j = sum_i w_ij o_i``, ``o_j = f_j(z_j)`` for every neuron."""
-    n = act.shape[0]
+def _set_inputs(x, n_in, z, out):
+    """Inputs take the sample's values; the bias neuron outputs 1 (the bias trick)."""
     for i in range(n_in):
         z[i] = x[i]
         out[i] = x[i]
     z[n_in] = 1.0
     out[n_in] = 1.0
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def forward(x, n_in, act, run_ptr, run_edge, run_src, run_len, w, z, out):
+    """One sample forward: ``z_j = sum_i w_ij o_i``, ``o_j = f_j(z_j)`` for every neuron."""
+    n = act.shape[0]
+    _set_inputs(x, n_in, z, out)
     for j in range(n_in + 1, n):
         s = 0.0
         for r in range(run_ptr[j], run_ptr[j + 1]):
@@ -279,11 +285,7 @@ def _forward_grouped(x, n_in, act, run_ptr, run_edge, run_src, run_len, w, z, ou
     """:func:`forward`, four rows of a group at a time (each row's sum in the same order,
     so the results are identical; four independent sums keep the FPU busy)."""
     n = act.shape[0]
-    for i in range(n_in):
-        z[i] = x[i]
-        out[i] = x[i]
-    z[n_in] = 1.0
-    out[n_in] = 1.0
+    _set_inputs(x, n_in, z, out)
     j = n_in + 1
     while j < n:
         if j + 3 < n and start[j + 3] == start[j]:

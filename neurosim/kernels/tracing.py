@@ -22,7 +22,7 @@ import numpy as np
 from numba import njit
 
 from .._scalar import BCE, activate, derivative
-from .cpu import _apply_grad, _backward_update, backward, forward, output_deltas
+from .cpu import _apply_grad, _backward_update, _set_inputs, backward, forward, output_deltas
 
 
 # ---------------------------------------------------------------------------------------
@@ -108,11 +108,7 @@ def forward_clamped(x, loss, n_in, act, is_out, run_ptr, run_edge, run_src, run_
     is computed from z) gets ``z = logit(value)`` (NaN outside (0, 1)).
     """
     n = act.shape[0]
-    for i in range(n_in):
-        z[i] = x[i]
-        out[i] = x[i]
-    z[n_in] = 1.0
-    out[n_in] = 1.0
+    _set_inputs(x, n_in, z, out)
     if 0 <= clamp <= n_in:
         z[clamp] = value
         out[clamp] = value
