@@ -7,7 +7,7 @@ import numpy as np
 from numba import njit, prange
 
 from .cpu import correct, output_deltas
-from .neuron import BCE, RELU, activate, derivative
+from .neuron import BCE, RELU, SOFTMAX_CE, activate, derivative, output_terms
 
 
 @njit(cache=True, inline="always", error_model="numpy")
@@ -21,7 +21,8 @@ def _forward(X, rows, topo, W, k0, c, Z, O, acc):
             O[a, q] = X[i, a]
         Z[n_in, q] = 1.0
         O[n_in, q] = 1.0
-    for j in range(n_in + 1, act.shape[0]):
+    ku, cu = np.uint64(k0), np.uint64(c)      # unsigned: no wrap-around checks, so the
+    for j in range(n_in + 1, act.shape[0]):    # loops over networks vectorise
         for q in range(c):
             acc[q] = 0.0
         for r in range(run_ptr[j], run_ptr[j + 1]):
@@ -30,8 +31,8 @@ def _forward(X, rows, topo, W, k0, c, Z, O, acc):
             for kk in range(np.uint64(run_len[r])):
                 e = e0 + kk
                 s = s0 + kk
-                for q in range(c):
-                    acc[q] += W[e, k0 + q] * O[s, q]
+                for q in range(cu):
+                    acc[q] += W[e, ku + q] * O[s, q]
         code = act[j]
         if code == RELU:
             for q in range(c):
@@ -45,12 +46,50 @@ def _forward(X, rows, topo, W, k0, c, Z, O, acc):
 
 
 @njit(cache=True, inline="always", error_model="numpy")
+def _outputs(loss, topo, Z, O, T, rows, D, G, c, want_E, E):
+    """Each network's error E[q] and its outputs' delta and dE/dz, by the same per-output
+    arithmetic as ``cpu.output_deltas`` (softmax_ce: that very function, per network)."""
+    act, outputs = topo[1], topo[3]
+    if loss == SOFTMAX_CE:
+        for q in range(c):
+            E[q] = output_deltas(loss, act, outputs, Z[:, q], O[:, q], T[rows[q]], D[:, q],
+                                 G[:, q], want_E)
+        return
+    for q in range(c):
+        E[q] = 0.0
+    for k in range(outputs.shape[0]):
+        j = outputs[k]
+        code = act[j]
+        for q in range(c):
+            e, dl, g = output_terms(loss, code, Z[j, q], O[j, q], T[rows[q], k], want_E)
+            E[q] += e
+            D[j, q] = dl
+            G[j, q] = g
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _correct(loss, outputs, O, T, rows, c, right):
+    """``right[q] += cpu.correct(...)`` for each network of the chunk."""
+    if outputs.shape[0] == 1 or loss == BCE:
+        for q in range(c):
+            ok = 1
+            for k in range(outputs.shape[0]):
+                if (O[outputs[k], q] >= 0.5) != (T[rows[q], k] >= 0.5):
+                    ok = 0
+            right[q] += ok
+    else:
+        for q in range(c):
+            right[q] += correct(loss, outputs, O[:, q], T[rows[q]])
+
+
+@njit(cache=True, inline="always", error_model="numpy")
 def _backward(topo, W, k0, c, Z, O, D, G, lr, active, fused, GR):
     """Deltas and the weight change (``fused``: per-sample SGD) or gradient sum into ``GR``
     (minibatch) of the active networks, as ``cpu._backward_update`` does on one network:
     consumers from the last to the first, rows whose dE/dz is 0 skipped."""
     n_in, act, is_out, _, run_ptr, run_edge, run_src, run_len = topo[:8]
     n = act.shape[0]
+    ku, cu = np.uint64(k0), np.uint64(c)
     for i in range(n):
         if not is_out[i]:
             for q in range(c):
@@ -67,17 +106,21 @@ def _backward(topo, W, k0, c, Z, O, D, G, lr, active, fused, GR):
                 e = e0 + kk
                 s = s0 + kk
                 if fused:
-                    for q in range(c):
-                        g = G[j, q]
-                        if active[q] and g != 0.0:
-                            D[s, q] += W[e, k0 + q] * g
-                            W[e, k0 + q] -= (lr[q] * g) * O[s, q]
+                    for q in range(cu):            # selects, not branches: they
+                        g = G[j, q]                 # vectorise, and a row with g = 0
+                        on = active[q] and g != 0.0  # is left exactly as it was
+                        w = W[e, ku + q]
+                        d = D[s, q]
+                        D[s, q] = d + w * g if on else d
+                        W[e, ku + q] = w - (lr[q] * g) * O[s, q] if on else w
                 else:
-                    for q in range(c):
+                    for q in range(cu):
                         g = G[j, q]
-                        if active[q] and g != 0.0:
-                            D[s, q] += W[e, k0 + q] * g
-                            GR[e, q] += O[s, q] * g
+                        on = active[q] and g != 0.0
+                        d = D[s, q]
+                        gr = GR[e, q]
+                        D[s, q] = d + W[e, ku + q] * g if on else d
+                        GR[e, q] = gr + O[s, q] * g if on else gr
 
 
 @njit(cache=True, inline="always", error_model="numpy")
@@ -90,7 +133,6 @@ def _apply(W, k0, q, GR, scale):
 @njit(cache=True, inline="always", error_model="numpy")
 def _evaluate(X, T, loss, topo, W, k0, c, Z, O, D, G, acc, rows, tot, right):
     """Sum of the error and correct samples of each network of the chunk over (X, T)."""
-    outputs = topo[3]
     for q in range(c):
         tot[q] = 0.0
         right[q] = 0
@@ -98,10 +140,10 @@ def _evaluate(X, T, loss, topo, W, k0, c, Z, O, D, G, acc, rows, tot, right):
         for q in range(c):
             rows[q] = i
         _forward(X, rows, topo, W, k0, c, Z, O, acc)
+        _outputs(loss, topo, Z, O, T, rows, D, G, c, True, acc)
         for q in range(c):
-            tot[q] += output_deltas(loss, topo[1], outputs, Z[:, q], O[:, q], T[i],
-                                    D[:, q], G[:, q], True)
-            right[q] += correct(loss, outputs, O[:, q], T[i])
+            tot[q] += acc[q]
+        _correct(loss, topo[3], O, T, rows, c, right)
 
 
 @njit(cache=True, parallel=True, nogil=True, error_model="numpy")
@@ -149,10 +191,9 @@ def train_many(X, T, perms, lrs, batch, skip_zero, loss, topo, W, first, epochs,
                 for q in range(c):
                     rows[q] = perms[(k0 + q) % P, e, s]
                 _forward(X, rows, topo, W, k0, c, Z, O, acc)
+                _outputs(loss, topo, Z, O, T, rows, D, G, c, want_E, acc)
                 for q in range(c):
-                    E = output_deltas(loss, topo[1], topo[3], Z[:, q], O[:, q], T[rows[q]],
-                                      D[:, q], G[:, q], want_E)
-                    active[q] = stopped[k0 + q] < 0 and not (skip_zero and E == 0.0)
+                    active[q] = stopped[k0 + q] < 0 and not (skip_zero and acc[q] == 0.0)
                 _backward(topo, W, k0, c, Z, O, D, G, lr, active, fused, GR)
                 if not fused:
                     for q in range(c):
