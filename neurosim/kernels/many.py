@@ -1,10 +1,10 @@
 """Many networks of one topology at once on the CPU: ``W[edge, net]``, networks innermost,
-so every edge's work is a loop over networks that LLVM vectorises; Numba's ``prange``
-spreads chunks of networks over the cores. Each network does what ``cpu.train_epoch`` does
-on it alone, in the same order, so the results are the same bit for bit.
+so every edge's work is a loop over networks that LLVM vectorises. The kernels release the
+GIL and take a range of chunks of networks, so the caller's threads share the cores. Each
+network does what ``cpu.train_epoch`` does on it alone, in the same order: same bits.
 """
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from .cpu import correct, output_deltas
 from .neuron import BCE, RELU, SOFTMAX_CE, activate, derivative, output_terms
@@ -83,10 +83,11 @@ def _correct(loss, outputs, O, T, rows, c, right):
 
 
 @njit(cache=True, inline="always", error_model="numpy")
-def _backward(topo, W, k0, c, Z, O, D, G, lr, active, fused, GR):
+def _backward(topo, W, k0, c, Z, O, D, G, lr, active, fused, GR, on, gq, st):
     """Deltas and the weight change (``fused``: per-sample SGD) or gradient sum into ``GR``
     (minibatch) of the active networks, as ``cpu._backward_update`` does on one network:
-    consumers from the last to the first, rows whose dE/dz is 0 skipped."""
+    consumers from the last to the first, rows whose dE/dz is 0 left exactly as they were
+    (selects, not branches, so the loops over networks vectorise)."""
     n_in, act, is_out, _, run_ptr, run_edge, run_src, run_len = topo[:8]
     n = act.shape[0]
     ku, cu = np.uint64(k0), np.uint64(c)
@@ -99,6 +100,11 @@ def _backward(topo, W, k0, c, Z, O, D, G, lr, active, fused, GR):
             code = act[j]
             for q in range(c):
                 G[j, q] = derivative(code, Z[j, q], O[j, q]) * D[j, q]
+        for q in range(cu):
+            g = G[j, q]
+            on[q] = active[q] and g != 0.0
+            gq[q] = g
+            st[q] = lr[q] * g
         for r in range(run_ptr[j], run_ptr[j + 1]):
             e0 = np.uint64(run_edge[r])
             s0 = np.uint64(run_src[r])
@@ -106,21 +112,17 @@ def _backward(topo, W, k0, c, Z, O, D, G, lr, active, fused, GR):
                 e = e0 + kk
                 s = s0 + kk
                 if fused:
-                    for q in range(cu):            # selects, not branches: they
-                        g = G[j, q]                 # vectorise, and a row with g = 0
-                        on = active[q] and g != 0.0  # is left exactly as it was
+                    for q in range(cu):
                         w = W[e, ku + q]
                         d = D[s, q]
-                        D[s, q] = d + w * g if on else d
-                        W[e, ku + q] = w - (lr[q] * g) * O[s, q] if on else w
+                        D[s, q] = d + w * gq[q] if on[q] else d
+                        W[e, ku + q] = w - st[q] * O[s, q] if on[q] else w
                 else:
                     for q in range(cu):
-                        g = G[j, q]
-                        on = active[q] and g != 0.0
                         d = D[s, q]
                         gr = GR[e, q]
-                        D[s, q] = d + W[e, ku + q] * g if on else d
-                        GR[e, q] = gr + O[s, q] * g if on else gr
+                        D[s, q] = d + W[e, ku + q] * gq[q] if on[q] else d
+                        GR[e, q] = gr + O[s, q] * gq[q] if on[q] else gr
 
 
 @njit(cache=True, inline="always", error_model="numpy")
@@ -146,10 +148,11 @@ def _evaluate(X, T, loss, topo, W, k0, c, Z, O, D, G, acc, rows, tot, right):
         _correct(loss, topo[3], O, T, rows, c, right)
 
 
-@njit(cache=True, parallel=True, nogil=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def train_many(X, T, perms, lrs, batch, skip_zero, loss, topo, W, first, epochs, chunk,
-               Xt, Tt, stopped, loss_tr, acc_tr, loss_te, acc_te, snaps):
-    """Epochs ``first+1 .. first+epochs`` for every network, then each epoch's evaluation.
+               b_lo, b_hi, Xt, Tt, stopped, loss_tr, acc_tr, loss_te, acc_te, snaps):
+    """Epochs ``first+1 .. first+epochs`` for the networks of chunks ``b_lo..b_hi-1``
+    (``chunk`` networks each), each epoch followed by its evaluation.
 
     ``W`` (n_edges, k) is trained in place. Network k visits the samples of epoch
     ``first+e+1`` in the order ``perms[k % len(perms), e]``. After every epoch the
@@ -165,8 +168,7 @@ def train_many(X, T, perms, lrs, batch, skip_zero, loss, topo, W, first, epochs,
     P = perms.shape[0]
     fused = batch == 1
     want_E = skip_zero or loss != BCE
-    n_chunks = (K + chunk - 1) // chunk
-    for b in prange(n_chunks):
+    for b in range(b_lo, b_hi):
         k0 = b * chunk
         c = min(chunk, K - k0)
         Z = np.empty((n_neurons, c), W.dtype)
@@ -177,6 +179,9 @@ def train_many(X, T, perms, lrs, batch, skip_zero, loss, topo, W, first, epochs,
         acc = np.empty(c, np.float64)
         rows = np.empty(c, np.int64)
         active = np.empty(c, np.bool_)
+        on = np.empty(c, np.bool_)
+        gq = np.empty(c, W.dtype)
+        st = np.empty(c, W.dtype)
         nb = np.zeros(c, np.int64)
         tot = np.empty(c, np.float64)
         right = np.empty(c, np.int64)
@@ -194,7 +199,7 @@ def train_many(X, T, perms, lrs, batch, skip_zero, loss, topo, W, first, epochs,
                 _outputs(loss, topo, Z, O, T, rows, D, G, c, want_E, acc)
                 for q in range(c):
                     active[q] = stopped[k0 + q] < 0 and not (skip_zero and acc[q] == 0.0)
-                _backward(topo, W, k0, c, Z, O, D, G, lr, active, fused, GR)
+                _backward(topo, W, k0, c, Z, O, D, G, lr, active, fused, GR, on, gq, st)
                 if not fused:
                     for q in range(c):
                         if active[q]:
@@ -240,13 +245,12 @@ def train_many(X, T, perms, lrs, batch, skip_zero, loss, topo, W, first, epochs,
                         snaps[ep, k0 + q, w_e] = W[w_e, k0 + q]
 
 
-@njit(cache=True, parallel=True, nogil=True, error_model="numpy")
-def evaluate_many(X, T, loss, topo, W, chunk, loss_out, acc_out):
-    """Mean error and accuracy of every network over (X, T), weights fixed."""
+@njit(cache=True, nogil=True, error_model="numpy")
+def evaluate_many(X, T, loss, topo, W, chunk, b_lo, b_hi, loss_out, acc_out):
+    """Mean error and accuracy of the networks of chunks ``b_lo..b_hi-1`` over (X, T)."""
     m, K = W.shape
     n_neurons = topo[1].shape[0]
-    n_chunks = (K + chunk - 1) // chunk
-    for b in prange(n_chunks):
+    for b in range(b_lo, b_hi):
         k0 = b * chunk
         c = min(chunk, K - k0)
         Z = np.empty((n_neurons, c), W.dtype)
