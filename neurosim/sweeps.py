@@ -351,7 +351,7 @@ def _cpu_runs(topos, X, y, X_test, y_test, lrs, seeds, epochs, batch_size, n_job
         bar = None
         if progress:
             from tqdm.auto import tqdm
-            bar = tqdm(total=len(runs), desc="sweep", unit="run")
+            bar = tqdm(total=len(runs), desc=_bar_label(lrs), unit="run")
         parts = []
         try:
             for res in parallel(joblib.delayed(_run_chunk)(c, X, y, X_test, y_test, epochs,
@@ -363,6 +363,13 @@ def _cpu_runs(topos, X, y, X_test, y_test, lrs, seeds, epochs, batch_size, n_job
             if bar is not None:
                 bar.close()
     return parts
+
+
+def _bar_label(lrs):
+    """The progress bar's label: which learning rates it is sweeping."""
+    if len(lrs) <= 4:
+        return "sweep " + ", ".join(f"η={lr:g}" for lr in lrs)
+    return f"sweep {len(lrs)} η from {min(lrs):g} to {max(lrs):g}"
 
 
 # -- summaries -------------------------------------------------------------------------------
