@@ -77,7 +77,8 @@ def choice_or_path(choices, what="choice", suffixes=None):
             return text
         if os.path.isfile(text) and (suffixes is None or text.lower().endswith(suffixes)):
             return text
-        if suffixes and text.lower().endswith(suffixes):
+        if (suffixes and text.lower().endswith(suffixes)) or "/" in text or (
+                os.sep in text) or os.path.splitext(text)[1]:
             raise argparse.ArgumentTypeError(f"no such file: {text}")
         kinds = f"a {' or '.join(suffixes)} file" if suffixes else "an existing file"
         raise argparse.ArgumentTypeError(

@@ -24,7 +24,8 @@ def run(args):
                "history": None if hist is None else {
                    "epochs": hist.epochs, "lr": hist.lr,
                    "train_acc": hist.train_acc.tolist(),
-                   "test_acc": None if hist.test_acc is None else hist.test_acc.tolist()}}
+                   "test_acc": None if hist.test_acc is None else hist.test_acc.tolist()},
+               "provenance": io.provenance(args.path)}
         print(json.dumps(doc, indent=1))
     else:
         print(io.info(args.path))
