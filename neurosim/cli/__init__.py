@@ -18,9 +18,8 @@ COMMANDS = {
 def preset_network(name, seed=None):
     """Preset ``name`` with its documented weights, or built with ``seed`` (a preset with
     fixed weights, four-neuron, ignores it)."""
-    from ..presets import preset
-    from ..sweeps import _Preset
-    return preset(name) if seed is None else _Preset(name)(seed)
+    from ..presets import Preset, preset
+    return preset(name) if seed is None else Preset(name)(seed)
 
 
 def build_parser():
@@ -50,14 +49,17 @@ def _quiet_pipe():
 
 def main(argv=None):
     p = build_parser()
-    args, extra = p.parse_known_args(argv)
-    if args.command is None:
-        if extra:
-            p.unrecognized(extra)
-        p.print_help()
-        return 2
-    if extra:                      # the subcommand's own one-line error, not the top's usage
-        p._commands[args.command].unrecognized(extra)
+    try:                           # argparse exits on --help, --version and bad arguments
+        args, extra = p.parse_known_args(argv)
+        if args.command is None:
+            if extra:
+                p.unrecognized(extra)
+            p.print_help()
+            return 2
+        if extra:                  # the subcommand's own one-line error, not the top's usage
+            p._commands[args.command].unrecognized(extra)
+    except SystemExit as e:
+        return e.code
     try:
         rc = importlib.import_module(args._module).run(args) or 0
         sys.stdout.flush()

@@ -255,11 +255,11 @@ def add_net_args(p, default="moons"):
 
 def builder(args, default="moons"):
     """(name, seed -> Network) for --net / --layers."""
-    from .. import sweeps
+    from ..presets import Layered, Preset
     if args.layers is not None:
-        return "-".join(map(str, args.layers)), sweeps._Layered(args.layers)
+        return "-".join(map(str, args.layers)), Layered(args.layers)
     name = args.net or default
-    return name, sweeps._Preset(name)
+    return name, Preset(name)
 
 
 def targets(net, y):

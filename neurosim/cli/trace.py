@@ -137,7 +137,7 @@ def run(args):
     perturb = _perturbations(args.perturb)
     if args.digits < 1 or args.lr <= 0 or not np.isfinite(args.lr):
         raise ValueError("--digits must be >= 1" if args.digits < 1 else
-                         f"--lr must be a number > 0, got {args.lr:g}")
+                         f"--lr: the learning rate must be a number > 0, got {args.lr:g}")
     net, preset, stored = _network(args)
     x0, t0 = _default_sample(net, preset, stored)
     if args.x is None and x0 is None:
