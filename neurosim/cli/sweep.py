@@ -109,7 +109,8 @@ def run(args):
         import matplotlib
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
-        axes = sweeps.plot_sweep(df, acc=args.acc, which=which)
+        from ..plots import plot_sweep
+        axes = plot_sweep(df, acc=args.acc, which=which)
         fig = axes[0].figure
         fig.suptitle(f"{name} on {data_info.get('csv') or args.data}: {len(seeds)} seeds "
                      f"per η, {args.epochs} epochs")
