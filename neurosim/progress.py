@@ -8,7 +8,7 @@ of the network, under a :class:`Spinner` that says what is happening; training a
 starts with the kernels ready, so its bar's estimates are real.
 
 >>> from neurosim import progress
->>> progress.warm_up(net, X, y, X_test=X_test, y_test=y_test)  # doctest: +SKIP
+>>> progress.warm_up(ns.train, net, X, y, X_test=X_test, y_test=y_test)  # doctest: +SKIP
 >>> ns.train(net, X, y, progress=True)                           # doctest: +SKIP
 """
 from __future__ import annotations
@@ -93,23 +93,23 @@ class Spinner:
         return False
 
 
-def warm_up(net, X, y, *, X_test=None, y_test=None, batch_size=1, record=None,
+def warm_up(train, net, X, y, *, X_test=None, y_test=None, batch_size=1, record=None,
             message=COMPILING, enabled=True, stream=None, delay=0.5):
-    """Compile (or load from Numba's cache) the kernels that ``neurosim.train(net, X, y,
+    """Compile (or load from Numba's cache) the kernels that ``train(net, X, y,
     batch_size=..., record=..., X_test=..., y_test=...)`` will run, under a
-    :class:`Spinner`, by training a copy of ``net`` for one epoch on two samples. ``net``
-    is not changed. Returns the seconds it took.
+    :class:`Spinner`, by training a copy of ``net`` for one epoch on two samples; ``train``
+    is the training function (``neurosim.train``: passed in, so that this module stays
+    below the training layer). ``net`` is not changed. Returns the seconds it took.
 
     Bad input is not checked here beyond what training two samples needs: call it after
     the arguments are known to be good (the real ``train`` call checks them all).
     """
-    from .training import train
     import numpy as np
 
     X = np.asarray(X)
     y = np.asarray(y)
     kw = {}
-    if X_test is not None and y_test is not None:
+    if X_test is not None and y_test is not None and len(X_test):
         kw = dict(X_test=np.asarray(X_test)[:2], y_test=np.asarray(y_test)[:2])
     with Spinner(message, enabled=enabled, stream=stream, delay=delay) as sp:
         with warnings.catch_warnings():

@@ -60,7 +60,7 @@ def run(args):
     seed = 0 if args.seed is None else args.seed
     show = not args.no_progress
     print(f"{C.describe_data(d, data_info)}; {name}: {net}", flush=True)
-    progress.warm_up(net, d.X_train, ytr, batch_size=args.batch_size, enabled=show, **test)
+    progress.warm_up(train, net, d.X_train, ytr, batch_size=args.batch_size, enabled=show, **test)
     t0 = time.perf_counter()
     h = train(net, d.X_train, ytr, lr=args.lr, epochs=args.epochs,
               batch_size=args.batch_size, seed=seed, progress=show, **test)
