@@ -31,7 +31,7 @@ def add_parser(sub):
                    help="1 = per-sample SGD as in the chapter (default)")
     p.add_argument("--seed", type=C.int_at_least(0), default=None,
                    help="seed of the initial weights and the shuffling (default: the "
-                        "preset's documented seed, 0 for --layers)")
+                        "preset's documented weights shuffled with seed 0; 0 for --layers)")
     p.add_argument("-o", "--out", metavar="PATH",
                    help="save the trained network and its history here (.npz, or .json "
                         "for a readable file)")
