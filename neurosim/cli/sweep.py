@@ -112,8 +112,8 @@ def run(args):
         from ..plots import plot_sweep
         axes = plot_sweep(df, acc=args.acc, which=which)
         fig = axes[0].figure
-        fig.suptitle(f"{name} on {data_info.get('csv') or args.data}: {len(seeds)} seeds "
-                     f"per η, {args.epochs} epochs")
+        fig.suptitle(f"network {name}, data {data_info.get('csv') or args.data}: "
+                     f"{len(seeds)} seeds per η, {args.epochs} epochs")
         fig.savefig(out / "sweep.png", dpi=110)
         plt.close(fig)
         files.append(out / "sweep.png")
