@@ -385,6 +385,8 @@ def run_demo(out="neurosim-demo", *, runs=BOOK_RUNS, loss="bce", seed=presets.MO
 
     d = datasets.moons()
     net0 = presets.moons_net(seed=seed, loss=loss)
+    from .progress import Spinner, warm_up
+    warm_up(train, net0, d.X_train, d.y_train, X_test=d.X_test, y_test=d.y_test, enabled=progress)
     done = []
     for lr, epochs in runs:
         net = net0.copy()
@@ -400,7 +402,8 @@ def run_demo(out="neurosim-demo", *, runs=BOOK_RUNS, loss="bce", seed=presets.MO
 
     files = []
     if figures:
-        _write_figures(out, d, done, net0, df, dpi, files)
+        with Spinner("drawing the figures…", enabled=progress, delay=0.2):
+            _write_figures(out, d, done, net0, df, dpi, files)
     rows = [run_summary(r.history) for r in done]
     summary = {
         "settings": {

@@ -7,6 +7,8 @@ summary.json into the output folder and prints the summary table.
 """
 import sys
 
+from ._common import description
+
 
 def _runs(text):
     """Parse ``0.5:21,0.05:21`` into [(0.5, 21), (0.05, 21)]."""
@@ -23,7 +25,7 @@ def add_parser(sub):
     from ..demo import BOOK_RUNS
     p = sub.add_parser("demo", help="run the chapter's two-moons experiment (figures, "
                                     "summary, seed sweep)",
-                       description=__doc__.replace("``", ""))
+                       description=description(__doc__))
     p.add_argument("--out", default="neurosim-demo",
                    help="output folder (default: ./neurosim-demo)")
     loss = p.add_mutually_exclusive_group()
