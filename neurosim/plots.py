@@ -321,29 +321,122 @@ def plot_weights(history, ax=None, *, highlight=6, title="Weights", legend=True)
 
 
 # -- the network drawing ----------------------------------------------------------------
+#: Edge colours: positive and negative weights.
+WEIGHT_COLORS = ("#2166ac", "#b2182b")
+#: Fill colours of the neurons by role.
+ROLE_COLORS = {"input": "#e5f5e0", "hidden": "#f0f0f0", "output": "#fee0d2"}
+
+
 def _layout(net):
-    """(column, row) of every drawn neuron; the bias neuron is not drawn."""
+    """(column, row) of every drawn neuron (the bias neuron is not drawn), and whether the
+    net is layered.
+
+    A neuron's column is its longest path from the inputs (``net.level``); the outputs
+    share the last column. The net is *layered* when every edge not from the bias joins
+    neighbouring columns; otherwise (a DAG with skip edges) neurons of a column are
+    ordered by the mean row of their sources, so edges cross less.
+    """
     level = np.asarray(net.level)
-    out_level = level.max(initial=0)
     col = level.copy()
-    col[net.output_idx] = out_level                 # outputs in the last column
+    col[net.output_idx] = level.max(initial=0)        # outputs in the last column
+    edges = [(int(s), int(d)) for s, d in zip(net.src, net.dst) if s != net.bias]
+    layered = all(col[d] == col[s] + 1 for s, d in edges)
     pos = {}
     for c in np.unique(col):
-        members = [j for j in np.flatnonzero(col == c) if j != net.bias]
+        members = [int(j) for j in np.flatnonzero(col == c) if j != net.bias]
+        if not layered and c > 0:
+            def bary(j):
+                rows = [pos[s][1] for s, d in edges if d == j and s in pos]
+                return -np.mean(rows) if rows else 0.0
+            members.sort(key=bary)                       # stable: ties keep their order
         for r, j in enumerate(members):
-            pos[int(j)] = (float(c), (len(members) - 1) / 2.0 - r)
-    return pos
+            pos[j] = (float(c), (len(members) - 1) / 2.0 - r)
+    return pos, layered
 
 
-def plot_network(net, ax=None, *, x=None, y=None, outputs=True, deltas=True, weights=True,
-                 digits=2, title=None):
-    """The network, columns by topological level, with numbers written on it.
+def _bezier(p0, p1, bow, n=41):
+    """Points of the quadratic Bezier curve from p0 to p1 whose middle sits ``bow`` data
+    units to the left of the straight line (seen from p0); bow = 0: the straight line."""
+    p0, p1 = np.asarray(p0, float), np.asarray(p1, float)
+    t = np.linspace(0.0, 1.0, n)[:, None]
+    d = p1 - p0
+    normal = np.array([-d[1], d[0]]) / (np.hypot(*d) or 1.0)
+    c = (p0 + p1) / 2 + 2.0 * bow * normal                 # apex = midpoint + bow * normal
+    return (1 - t) ** 2 * p0 + 2 * (1 - t) * t * c + t ** 2 * p1
+
+
+def _route(p0, p1, others, clear, step, avoid=()):
+    """A curve from p0 to p1 that keeps ``clear`` away from every point of ``others``
+    (the neurons between its ends, with the numbers written under them) and from the
+    middles of the curves in ``avoid``: straight if it can, else bowed out ever further,
+    on the side away from the drawing's middle first."""
+    others = np.asarray(others, float).reshape(-1, 2)
+
+    def ok(pts):
+        inner = pts[2:-2]
+        if len(others):
+            dx = inner[:, None, 0] - others[None, :, 0]
+            dy = inner[:, None, 1] - others[None, :, 1]
+            dy = np.where(dy > 0, dy, np.minimum(dy + 0.55, 0.0))   # 0 beside the numbers
+            if not np.all(np.hypot(dx, dy) > clear):
+                return False
+        mid = pts[8:-8]
+        for q in avoid:
+            d = np.hypot(mid[:, None, 0] - q[None, :, 0], mid[:, None, 1] - q[None, :, 1])
+            if d.min() < 0.3:
+                return False
+        return True
+
+    straight = _bezier(p0, p1, 0.0)
+    if ok(straight):
+        return straight, 0.0
+    up = 1.0 if (p0[1] + p1[1]) / 2 >= 0 else -1.0
+    flip = 1.0 if p1[0] >= p0[0] else -1.0                # "left of the line" is up going right
+    for k in range(1, 12):
+        for sign in (up, -up):
+            bow = sign * flip * step * (0.45 + 0.3 * k)
+            pts = _bezier(p0, p1, bow)
+            if ok(pts):
+                return pts, bow
+    bow = up * flip * step * 4.0
+    return _bezier(p0, p1, bow), bow
+
+
+def _weight_legend(ax, wmax, n_unwritten, fontsize=7):
+    """Legend: what an edge's colour and width mean, and the neurons' colours."""
+    from matplotlib.lines import Line2D
+
+    def lw(a):
+        return 0.6 + 2.4 * a
+    handles, labels = [], []
+    for v in (1.0, 0.5, -0.5, -1.0):
+        handles.append(Line2D([], [], color=WEIGHT_COLORS[v < 0], lw=lw(abs(v)), alpha=0.7))
+        labels.append(f"w = {v * wmax:+.2g}")
+    for role, fc in ROLE_COLORS.items():
+        handles.append(Line2D([], [], ls="", marker="o", ms=9, mfc=fc, mec="k", mew=0.8))
+        labels.append(f"{role} neuron")
+    title = "edges: blue w > 0, red w < 0, width ∝ |w|"
+    if n_unwritten:
+        title += (f"\n{n_unwritten} weights by colour and width only "
+                  "(written on their edges they would overlap)")
+    ax.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=4,
+              fontsize=fontsize, title=title, title_fontsize=fontsize, frameon=False,
+              handlelength=2.2, columnspacing=1.2, borderaxespad=0.2)
+
+
+def plot_network(net, ax=None, *, x=None, y=None, outputs=True, deltas=True, weights="auto",
+                 digits=2, title=None, legend=True):
+    """The network, columns by longest path from the inputs, with numbers written on it.
 
     Each neuron is a circle with its name; beside it its output (``out``), its delta
     (``δ``, i.e. dE/d output) and, if it has one, its bias weight (``bias``); each edge
     carries its weight (Figs 14-5, 14-6, 14-22, 14-29). Edges are blue for positive and
-    red for negative weights, thicker for larger ones. The bias neuron is not drawn: its
-    edges' weights are the ``bias`` lines.
+    red for negative weights, wider for larger ones, as the legend under the drawing says.
+    The bias neuron is not drawn: its edges' weights are the ``bias`` lines.
+
+    A neuron's column is its longest path from the inputs, the outputs share the last
+    column. An edge that would pass over a neuron between its ends (a skip connection)
+    is drawn as a curve around it.
 
     Parameters
     ----------
@@ -354,12 +447,22 @@ def plot_network(net, ax=None, *, x=None, y=None, outputs=True, deltas=True, wei
     y : array_like, optional
         If given (with ``x``), run backward too (sets the deltas shown). Weights never
         change, and bad arguments raise ValueError before the passes change ``net``.
-    outputs, deltas, weights : bool
+    outputs, deltas : bool
         Which numbers to write. With ``x`` but no ``y`` no deltas are written: the
         stored ones belong to an earlier pass, not to the outputs drawn.
+    weights : bool or "auto"
+        Write each weight along its edge (True), or not at all (False: neither edge nor
+        bias weights). ``"auto"`` (default): write them if every label finds a place
+        along its edge clear of the others, else show the edge weights only as colour and
+        width (e.g. on a 2-8-8-1 net) and say so in the legend; biases are written
+        either way.
     digits : int
         Decimals shown, 0..6.
     title : str, optional
+        Default: ``"2-4-4-1 network, 37 edges"`` for a layered net, ``"DAG of 5
+        neurons (2 in, 2 hidden, 1 out), 9 edges"`` for one with skip edges.
+    legend : bool
+        The legend of edge colours and widths and neuron colours, under the drawing.
 
     Returns
     -------
@@ -371,6 +474,10 @@ def plot_network(net, ax=None, *, x=None, y=None, outputs=True, deltas=True, wei
     if isinstance(digits, bool) or not isinstance(digits, (int, np.integer)) \
             or not 0 <= digits <= 6:
         raise ValueError(f"digits must be an integer in 0..6, got {digits!r}")
+    if not (weights == "auto" or isinstance(weights, (bool, np.bool_))):
+        raise ValueError(f"weights must be True, False or 'auto', got {weights!r}")
+    for val, nm in ((outputs, "outputs"), (deltas, "deltas"), (legend, "legend")):
+        engine.check_bool(val, nm)
     if y is not None and x is None:
         raise ValueError("give x with y: the deltas need a forward pass of that sample")
     if x is not None:                     # check the sample before the passes change net
@@ -379,10 +486,11 @@ def plot_network(net, ax=None, *, x=None, y=None, outputs=True, deltas=True, wei
         if y is not None:
             engine.as_targets(net, y, 1, "y")
     from matplotlib.patches import Circle
-    pos = _layout(net)
+    pos, layered = _layout(net)
     n_cols = int(max(c for c, _ in pos.values())) + 1
-    n_rows = max(sum(1 for c, _ in pos.values() if c == k) for k in range(n_cols))
-    ax = _new_axes(ax, (2.6 * n_cols + 0.5, 1.45 * n_rows + 1.0))
+    per_col = [sum(1 for c, _ in pos.values() if c == k) for k in range(n_cols)]
+    n_rows = max(per_col)
+    ax = _new_axes(ax, (2.6 * n_cols + 0.5, 1.45 * n_rows + 1.8))
     if x is not None:
         engine.forward(net, x)
         if y is not None:
@@ -402,8 +510,25 @@ def plot_network(net, ax=None, *, x=None, y=None, outputs=True, deltas=True, wei
             bias_w[int(d)] = float(net.weights[k])
     w_all = np.asarray(net.weights, dtype=float)
     wmax = np.nanmax(np.abs(w_all[np.isfinite(w_all)]), initial=0.0) or 1.0
-    # edges; each weight is written 3/4 of the way along its edge (where the edges into
-    # one neuron are still apart), or at the next free spot along it if that is taken
+    # route every edge first: straight, or around the neurons it would cross
+    routes = []
+    for j in sorted(P):
+        for k in net.incoming(names[j]):
+            s = int(net.src[k])
+            if s == net.bias:
+                continue
+            lo, hi = sorted((P[s][0], P[j][0]))
+            if lo == hi:                               # within a column (output to output)
+                ylo, yhi = sorted((P[s][1], P[j][1]))
+                between = [P[i] for i in P if i not in (s, j) and P[i][0] == lo
+                           and ylo < P[i][1] < yhi]
+            else:
+                between = [P[i] for i in P if lo < P[i][0] < hi]
+            pts, bow = _route(P[s], P[j], between, rad + 0.18, sy,
+                              [r[3] for r in routes if r[4] != 0.0])
+            routes.append((k, s, j, pts, bow))
+    # each weight is written 3/4 of the way along its edge (where the edges into one
+    # neuron are still apart), or at the next free spot along it if that is taken
     placed = []                                       # (x, y, half-width) of labels
 
     def free(cx, cy, hw):
@@ -412,30 +537,33 @@ def plot_network(net, ax=None, *, x=None, y=None, outputs=True, deltas=True, wei
         return all(abs(cx - nx) > rad + hw or abs(cy - ny) > rad + 0.5
                    for nx, ny in P.values())
 
-    for j in sorted(P):
-        for k in net.incoming(names[j]):
-            s = int(net.src[k])
-            if s == net.bias:
-                continue
-            (x0, y0), (x1, y1) = P[s], P[j]
-            w = float(net.weights[k])
-            lw = 0.6 + 2.4 * (abs(w) / wmax if np.isfinite(w) else 1.0)
-            ax.plot([x0, x1], [y0, y1], color="#2166ac" if w >= 0 else "#b2182b", lw=lw,
-                    alpha=0.55, zorder=1, solid_capstyle="butt")
-            if weights:
-                text = f"{net.edge_names[k]} {fmt(w)}"
-                hw = 0.036 * len(text) + 0.06
-                spots = [(x0 + t * (x1 - x0), y0 + t * (y1 - y0))
-                         for t in (0.75, 0.62, 0.86, 0.5, 0.38, 0.27)]
-                cx, cy = next((c for c in spots if free(*c, hw)), spots[0])
-                placed.append((cx, cy, hw))
-                ax.text(cx, cy, text, fontsize=6.5, ha="center", va="center", zorder=4,
-                        bbox=dict(boxstyle="round,pad=0.12", fc="white", ec="0.8",
-                                  lw=0.4, alpha=0.9))
+    spots_t = (0.75, 0.62, 0.86, 0.5, 0.38, 0.68, 0.56, 0.8, 0.44, 0.27, 0.32, 0.2)
+    labels = []                                       # (gap, spot, text, found)
+    if weights:
+        for k, s, j, pts, bow in routes:
+            text = f"{net.edge_names[k]} {fmt(net.weights[k])}"
+            hw = 0.036 * len(text) + 0.06
+            n = len(pts) - 1
+            spots = [tuple(pts[int(round(t * n))]) for t in spots_t]
+            spot = next((c for c in spots if free(*c, hw)), None)
+            placed.append((*(spot or spots[0]), hw))
+            labels.append(((pos[s][0], pos[j][0]), spot or spots[0], text, spot is not None))
+    # "auto": the weights between two columns are written if all of them found a place
+    crowded = {g for g, _, _, found in labels if not found} if weights == "auto" else set()
+    hidden = sum(1 for g, *_ in labels if g in crowded)
+    for k, s, j, pts, bow in routes:
+        w = float(net.weights[k])
+        lw = 0.6 + 2.4 * (abs(w) / wmax if np.isfinite(w) else 1.0)
+        ax.plot(pts[:, 0], pts[:, 1], color=WEIGHT_COLORS[bool(w < 0)], lw=lw, alpha=0.55,
+                zorder=1, solid_capstyle="butt")
+    for g, (cx, cy), text, _ in labels:
+        if g not in crowded:
+            ax.text(cx, cy, text, fontsize=6.5, ha="center", va="center", zorder=4,
+                    bbox=dict(boxstyle="round,pad=0.12", fc="white", ec="0.8",
+                              lw=0.4, alpha=0.9))
     # neurons
-    role_color = {"input": "#e5f5e0", "hidden": "#f0f0f0", "output": "#fee0d2"}
     for j, (px, py) in P.items():
-        ax.add_patch(Circle((px, py), rad, fc=role_color.get(net.role(names[j]), "w"),
+        ax.add_patch(Circle((px, py), rad, fc=ROLE_COLORS.get(net.role(names[j]), "w"),
                             ec="k", lw=1.0, zorder=5))
         ax.text(px, py, names[j], ha="center", va="center", fontsize=10,
                 fontweight="bold", zorder=6)
@@ -450,14 +578,21 @@ def plot_network(net, ax=None, *, x=None, y=None, outputs=True, deltas=True, wei
             ax.text(px, py - rad - 0.06, "\n".join(lines), ha="center", va="top",
                     fontsize=7, zorder=6, linespacing=1.1,
                     bbox=dict(boxstyle="round,pad=0.15", fc="#fffbe6", ec="0.7", lw=0.4))
-    ys = [p[1] for p in P.values()]
+    ys = np.concatenate([[p[1] for p in P.values()]] + [r[3][:, 1] for r in routes])
     ax.set_xlim(-0.9, (n_cols - 1) * sx + 0.9)
-    ax.set_ylim(min(ys) - rad - 0.75, max(ys) + rad + 0.25)
+    ax.set_ylim(min(ys.min() - 0.1, min(p[1] for p in P.values()) - rad - 0.75),
+                max(ys.max() + 0.3, max(p[1] for p in P.values()) + rad + 0.25))
     ax.set_aspect("equal")
     ax.set_axis_off()
+    if legend:
+        _weight_legend(ax, wmax, hidden)
     if title is None:
-        title = (f"{net.n_inputs}-" + "-".join(
-            str(sum(1 for c, _ in pos.values() if c == k)) for k in range(1, n_cols))
-            + f" network, {net.n_edges} edges")
+        if layered:
+            title = (f"{'-'.join(str(c) for c in per_col)} network, {net.n_edges} edges")
+        else:
+            roles = [net.role(names[j]) for j in P]
+            title = (f"DAG of {len(P)} neurons ({roles.count('input')} in, "
+                     f"{roles.count('hidden')} hidden, {roles.count('output')} out), "
+                     f"{net.n_edges} edges")
     ax.set_title(title)
     return ax

@@ -307,3 +307,137 @@ def test_error_curve_and_sweep_plots_on_every_preset(name):
     axes = fig.subplots(1, 2)
     plots.plot_sweep(df, ax=axes)
     assert len(axes[0].get_lines()) == 2 and len(axes[1].get_lines()) == 2
+
+
+# -- network drawings: legends, crowded nets, skip connections -------------------------
+SKIP_EDGES = ["XA", "YA", "XC", "AC", "bA", "bC", "YB", "BC", "AB"]
+
+
+def _skip_net():
+    return ns.Network.from_edges(SKIP_EDGES, inputs=["X", "Y"], outputs=["C"],
+                                 activation="tanh", loss="quadratic", seed=0)
+
+
+def _centers(ax):
+    return {t.get_text(): np.array(t.get_position()) for t in ax.texts
+            if t.get_text() and "\n" not in t.get_text() and " " not in t.get_text()}
+
+
+def _edge_line(ax, net, a, b):
+    """The Line2D drawn for edge a->b: it starts at a's centre and ends at b's."""
+    pa, pb = _centers(ax)[a], _centers(ax)[b]
+    for ln in ax.get_lines():
+        xy = np.column_stack([ln.get_xdata(), ln.get_ydata()])
+        if np.allclose(xy[0], pa) and np.allclose(xy[-1], pb):
+            return xy
+    raise AssertionError(f"no line {a}->{b}")
+
+
+@pytest.mark.parametrize("make", [*PRESETS.values(), _skip_net])
+def test_every_network_drawing_has_a_legend_for_colours_and_widths(make):
+    net = make()
+    ax = plots.plot_network(net, _ax())
+    leg = ax.get_legend()
+    assert leg is not None
+    title = leg.get_title().get_text()
+    assert "blue w > 0" in title and "red w < 0" in title and "width" in title
+    texts = [t.get_text() for t in leg.get_texts()]
+    wmax = np.abs(net.weights).max()
+    assert texts[:4] == [f"w = {v:+.2g}" for v in (wmax, wmax / 2, -wmax / 2, -wmax)]
+    assert {"input neuron", "hidden neuron", "output neuron"} <= set(texts)
+    # the legend's samples are the drawing's: colours by sign, widths by |w|
+    lines = leg.get_lines()
+    assert [ln.get_color() for ln in lines[:4]] == [plots.WEIGHT_COLORS[0]] * 2 + \
+        [plots.WEIGHT_COLORS[1]] * 2
+    assert lines[0].get_linewidth() > lines[1].get_linewidth()
+    drawn = {ln.get_color() for ln in ax.get_lines()}
+    assert drawn <= set(plots.WEIGHT_COLORS)
+    assert plots.plot_network(net, _ax(), legend=False).get_legend() is None
+
+
+def test_skip_connections_are_routed_around_the_neurons_between():
+    net = _skip_net()
+    ax = plots.plot_network(net, _ax())
+    pos = _centers(ax)
+    # longest path: A, B, C in three columns after the inputs
+    xs = sorted({round(pos[n][0], 6) for n in "XYABC"})
+    assert [round(pos[n][0], 6) for n in "ABC"] == xs[1:]
+    assert pos["X"][0] == pos["Y"][0] == xs[0]
+    assert ax.get_title() == "DAG of 5 neurons (2 in, 2 hidden, 1 out), 9 edges"
+    assert "2-1-1-1" not in ax.get_title()
+    # AC and XC keep away from B (and XC from A): curves, not the straight line through
+    rad = [p.radius for p in ax.patches if isinstance(p, Circle)][0]
+    for a, b, avoid in (("A", "C", "B"), ("X", "C", "AB"), ("Y", "B", "A")):
+        xy = _edge_line(ax, net, a, b)
+        for n in avoid:
+            assert np.hypot(*(xy - pos[n]).T).min() > rad + 0.1, (a, b, n)
+    # the straight neighbours stay straight
+    for a, b in (("A", "B"), ("B", "C"), ("X", "A")):
+        xy = _edge_line(ax, net, a, b)
+        d, v = xy[-1] - xy[0], xy - xy[0]
+        assert np.allclose(d[0] * v[:, 1] - d[1] * v[:, 0], 0)
+    # each weight is written on its own edge: the label lies on that edge's line
+    labels = {t.get_text().split()[0]: np.array(t.get_position()) for t in ax.texts
+              if t.get_text().split()[0] in SKIP_EDGES}
+    for e in ("AC", "XC", "BC", "AB", "YB"):
+        xy = _edge_line(ax, net, e[0], e[1])
+        assert np.hypot(*(xy - labels[e]).T).min() < 1e-9, e
+    assert np.hypot(*(_edge_line(ax, net, "B", "C") - labels["AC"]).T).min() > 0.3
+
+
+def test_layered_nets_are_titled_by_their_layers():
+    assert plots.plot_network(ns.presets.moons_net(), _ax()).get_title() == \
+        "2-4-4-1 network, 37 edges"
+    assert plots.plot_network(ns.presets.four_neuron(), _ax()).get_title() == \
+        "2-2-2 network, 8 edges"
+
+
+def _label_boxes(ax, net):
+    """Display boxes (with their white frames) of the weight labels on the edges."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    r = FigureCanvasAgg(ax.figure).get_renderer()
+    ax.figure.draw(r)
+    names = set(net.edge_names)
+    return [t.get_bbox_patch().get_window_extent(r) for t in ax.texts
+            if t.get_text().split()[0] in names]
+
+
+def test_a_2_8_8_1_drawing_has_no_piled_up_labels():
+    net = ns.Network.layered([2, 8, 8, 1], hidden="relu", output="sigmoid", loss="bce",
+                             seed=0)
+    fig = Figure(figsize=(8, 10), layout="constrained")
+    ax = plots.plot_network(net, fig.add_subplot())
+    edge_texts = [t.get_text() for t in ax.texts if "->" in t.get_text()]
+    # the 16 input and 8 output weights are written; the 64 between the hidden layers
+    # would overlap, so they are colour and width only, and the legend says so
+    assert len(edge_texts) == 16 + 8
+    assert not any(t.startswith("h1_") for t in edge_texts)
+    assert "64 weights by colour and width only" in ax.get_legend().get_title().get_text()
+    boxes = _label_boxes(ax, net)
+    assert len(boxes) == 24
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1:]:
+            assert not a.overlaps(b), "two weight labels overlap"
+    # every edge is still drawn, and weights=True writes them all
+    assert len(ax.get_lines()) == 16 + 64 + 8
+    ax = plots.plot_network(net, _ax(), weights=True)
+    assert sum("->" in t.get_text() for t in ax.texts) == 88
+    ax = plots.plot_network(net, _ax(), weights=False)
+    assert not any("->" in t.get_text() or "bias" in t.get_text() for t in ax.texts)
+
+
+@pytest.mark.parametrize("name", PRESETS)
+def test_preset_drawings_write_every_weight_without_overlap(name):
+    net = PRESETS[name]()
+    fig = Figure(figsize=(10, 6), layout="constrained")
+    ax = plots.plot_network(net, fig.add_subplot())
+    boxes = _label_boxes(ax, net)
+    assert len(boxes) == int(np.sum(net.src != net.bias))
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1:]:
+            assert not a.overlaps(b)
+
+
+def test_network_drawing_refuses_a_bad_weights_option():
+    with pytest.raises(ValueError, match="weights must be"):
+        plots.plot_network(ns.presets.four_neuron(), _ax(), weights="some")
