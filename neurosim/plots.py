@@ -32,7 +32,7 @@ CLASS_COLORS = ("#1f77b4", "#ff7f0e")
 REGION_COLORS = ("#c6dbef", "#fdd0a2")
 
 __all__ = ["plot_data", "plot_boundary", "plot_accuracy", "plot_loss", "plot_weights",
-           "plot_network", "plot_error_curve", "plot_sweep"]
+           "plot_network", "plot_error_curve", "plot_sweep", "draw_network", "save_figure"]
 
 
 # -- helpers -----------------------------------------------------------------------------
@@ -354,6 +354,15 @@ def _layout(net):
     return pos, layered
 
 
+def _network_figsize(net):
+    """A figure size (inches) that fits :func:`plot_network`'s drawing of ``net``."""
+    pos, _ = _layout(net)
+    cols = [c for c, _ in pos.values()]
+    n_cols = int(max(cols)) + 1
+    n_rows = max(cols.count(float(k)) for k in range(n_cols))
+    return (2.6 * n_cols + 0.5, 1.45 * n_rows + 1.8)
+
+
 def _bezier(p0, p1, bow, n=41):
     """Points of the quadratic Bezier curve from p0 to p1 whose middle sits ``bow`` data
     units to the left of the straight line (seen from p0); bow = 0: the straight line."""
@@ -489,8 +498,7 @@ def plot_network(net, ax=None, *, x=None, y=None, outputs=True, deltas=True, wei
     pos, layered = _layout(net)
     n_cols = int(max(c for c, _ in pos.values())) + 1
     per_col = [sum(1 for c, _ in pos.values() if c == k) for k in range(n_cols)]
-    n_rows = max(per_col)
-    ax = _new_axes(ax, (2.6 * n_cols + 0.5, 1.45 * n_rows + 1.8))
+    ax = _new_axes(ax, _network_figsize(net))
     if x is not None:
         engine.forward(net, x)
         if y is not None:
@@ -596,3 +604,79 @@ def plot_network(net, ax=None, *, x=None, y=None, outputs=True, deltas=True, wei
                      f"{net.n_edges} edges")
     ax.set_title(title)
     return ax
+
+
+# -- files -------------------------------------------------------------------------------
+#: Formats :func:`save_figure` writes, by file extension.
+FIGURE_FORMATS = {".png": "png", ".svg": "svg", ".pdf": "pdf"}
+
+
+def _figure_format(path, formats=FIGURE_FORMATS):
+    """(pathlib.Path, format) for a figure file name; ValueError for an unknown
+    extension or a folder that does not exist."""
+    import os
+    import pathlib
+    if not isinstance(path, (str, os.PathLike)) or not str(path):
+        raise ValueError(f"path must be a file name, got {path!r}")
+    path = pathlib.Path(path)
+    fmt = formats.get(path.suffix.lower())
+    if fmt is None:
+        raise ValueError(f"cannot tell the format of {str(path)!r} from its extension; "
+                         f"use {', '.join(formats)}")
+    if path.is_dir():
+        raise ValueError(f"{path} is a folder")
+    if not path.parent.is_dir():
+        raise ValueError(f"folder {path.parent} does not exist")
+    return path, fmt
+
+
+def _write_atomically(path, write):
+    """Call ``write(tmp)`` on a temporary file beside ``path``, then move it onto
+    ``path``: the file is complete or absent, never half-written. It gets the mode the
+    umask gives new files."""
+    import os
+    import tempfile
+    fd, tmp = tempfile.mkstemp(prefix=".neurosim-", suffix=path.suffix, dir=path.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
+
+
+def save_figure(fig, path, *, dpi=150):
+    """Write ``fig`` to ``path`` as PNG, SVG or PDF (by the extension), atomically.
+
+    Returns
+    -------
+    pathlib.Path
+
+    Raises
+    ------
+    ValueError
+        For an extension other than .png, .svg, .pdf, or a folder that does not exist
+        (nothing is written).
+    """
+    path, fmt = _figure_format(path)
+    return _write_atomically(path, lambda tmp: fig.savefig(tmp, format=fmt, dpi=dpi))
+
+
+def draw_network(net, path, *, dpi=150, **kw):
+    """:func:`plot_network` on a figure of its own size, written to ``path`` (PNG, SVG or
+    PDF by the extension; see :func:`save_figure`). ``kw`` go to :func:`plot_network`.
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    _figure_format(path)                          # a bad name fails before any drawing
+    from matplotlib.figure import Figure
+    fig = Figure(figsize=_network_figsize(net), layout="constrained")
+    plot_network(net, fig.add_subplot(), **kw)
+    return save_figure(fig, path, dpi=dpi)

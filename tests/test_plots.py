@@ -441,3 +441,26 @@ def test_preset_drawings_write_every_weight_without_overlap(name):
 def test_network_drawing_refuses_a_bad_weights_option():
     with pytest.raises(ValueError, match="weights must be"):
         plots.plot_network(ns.presets.four_neuron(), _ax(), weights="some")
+
+
+def test_save_figure_writes_whole_files_or_none(tmp_path):
+    fig = Figure(figsize=(2, 2))
+    fig.add_subplot().plot([0, 1])
+    for ext, magic in ((".png", b"\x89PNG"), (".pdf", b"%PDF"), (".svg", b"<?xml")):
+        p = plots.save_figure(fig, tmp_path / f"f{ext}", dpi=40)
+        assert p.read_bytes().startswith(magic)
+    with pytest.raises(ValueError, match="extension"):
+        plots.save_figure(fig, tmp_path / "f.gif")
+    with pytest.raises(ValueError, match="extension"):
+        plots.draw_network(ns.presets.four_neuron(), tmp_path / "n.txt")
+
+    class Broken(Figure):
+        def savefig(self, fname, **kw):
+            open(fname, "wb").write(b"half")
+            raise RuntimeError("disk full")
+    (tmp_path / "keep.png").write_bytes(b"old")
+    with pytest.raises(RuntimeError):
+        plots.save_figure(Broken(), tmp_path / "keep.png")
+    assert (tmp_path / "keep.png").read_bytes() == b"old"      # the old file survives
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["f.pdf", "f.png", "f.svg",
+                                                          "keep.png"]
