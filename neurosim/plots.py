@@ -434,7 +434,7 @@ def _weight_legend(ax, wmax, n_unwritten, fontsize=7):
 
 
 def plot_network(net, ax=None, *, x=None, y=None, outputs=True, deltas=True, weights="auto",
-                 digits=2, title=None, legend=True):
+                 digits=2, title=None, legend=True, weight_scale=None):
     """The network, columns by longest path from the inputs, with numbers written on it.
 
     Each neuron is a circle with its name; beside it its output (``out``), its delta
@@ -472,6 +472,9 @@ def plot_network(net, ax=None, *, x=None, y=None, outputs=True, deltas=True, wei
         neurons (2 in, 2 hidden, 1 out), 9 edges"`` for one with skip edges.
     legend : bool
         The legend of edge colours and widths and neuron colours, under the drawing.
+    weight_scale : float, optional
+        The |w| drawn at full width (default: the largest |w| of the net), e.g. one
+        scale for every frame of an animation; larger weights are drawn at full width.
 
     Returns
     -------
@@ -518,6 +521,12 @@ def plot_network(net, ax=None, *, x=None, y=None, outputs=True, deltas=True, wei
             bias_w[int(d)] = float(net.weights[k])
     w_all = np.asarray(net.weights, dtype=float)
     wmax = np.nanmax(np.abs(w_all[np.isfinite(w_all)]), initial=0.0) or 1.0
+    if weight_scale is not None:
+        if isinstance(weight_scale, bool) or not isinstance(
+                weight_scale, (int, float, np.integer, np.floating)) \
+                or not np.isfinite(weight_scale) or weight_scale <= 0:
+            raise ValueError(f"weight_scale must be a number > 0, got {weight_scale!r}")
+        wmax = float(weight_scale)
     # route every edge first: straight, or around the neurons it would cross
     routes = []
     for j in sorted(P):
@@ -561,7 +570,7 @@ def plot_network(net, ax=None, *, x=None, y=None, outputs=True, deltas=True, wei
     hidden = sum(1 for g, *_ in labels if g in crowded)
     for k, s, j, pts, bow in routes:
         w = float(net.weights[k])
-        lw = 0.6 + 2.4 * (abs(w) / wmax if np.isfinite(w) else 1.0)
+        lw = 0.6 + 2.4 * (min(abs(w) / wmax, 1.0) if np.isfinite(w) else 1.0)
         ax.plot(pts[:, 0], pts[:, 1], color=WEIGHT_COLORS[bool(w < 0)], lw=lw, alpha=0.55,
                 zorder=1, solid_capstyle="butt")
     for g, (cx, cy), text, _ in labels:
@@ -680,3 +689,167 @@ def draw_network(net, path, *, dpi=150, **kw):
     fig = Figure(figsize=_network_figsize(net), layout="constrained")
     plot_network(net, fig.add_subplot(), **kw)
     return save_figure(fig, path, dpi=dpi)
+
+
+# -- animation ---------------------------------------------------------------------------
+#: Animation formats by file extension; MP4 needs ffmpeg on the PATH.
+ANIMATION_FORMATS = {".gif": "pillow", ".mp4": "ffmpeg"}
+
+
+def _frames(n_states, max_frames):
+    """Indexes of the states (epochs 0..n_states-1) to draw: all of them, or
+    ``max_frames`` spread evenly, always the first and the last."""
+    if n_states <= max_frames:
+        return np.arange(n_states)
+    return np.unique(np.round(np.linspace(0, n_states - 1, max_frames)).astype(int))
+
+
+def animate_training(net, history, X, y, path, *, fps=4, max_frames=60, hold=1.5, dpi=72,
+                     step=0.05, digits=2, title=None):
+    """An animation of a training run, epoch by epoch, from its :class:`History`.
+
+    Each frame shows, with the weights after that epoch (``history.weights``): the
+    decision boundary over ``X`` (left), the accuracy and loss curves with the epochs
+    still to come veiled (middle) and the network drawing with every weight (right, one
+    width scale for the whole run).
+
+    Parameters
+    ----------
+    net : Network
+        The trained network's topology (its weights are not used or changed: each frame
+        draws a copy with that epoch's weights). Two inputs.
+    history : History
+        From :func:`neurosim.train` on ``net`` (or a network of the same edges).
+    X, y : array_like
+        The points drawn with the boundary, usually the test set; labels 0 or 1.
+    path : str or path-like
+        ``.gif`` (frames drawn by matplotlib, written by Pillow; loops) or ``.mp4``
+        (matplotlib's ffmpeg writer, if ffmpeg is installed). Written atomically:
+        complete or not at all.
+    fps : float
+        Frames per second.
+    max_frames : int
+        At most this many epochs are drawn (spread evenly, the first and last included).
+    hold : float
+        Seconds the last frame stays before a GIF loops.
+    dpi : int
+    step : float
+        Grid spacing of the boundary.
+    digits : int
+        Decimals of the weights written on the drawing.
+    title : str, optional
+        Prefix of each frame's title (default ``"η = <lr>"``).
+
+    Returns
+    -------
+    pathlib.Path
+
+    Raises
+    ------
+    ValueError
+        For bad arguments, an unknown extension or .mp4 without ffmpeg, before anything
+        is drawn or written.
+    """
+    import os
+    import pathlib
+    from . import engine
+    from .training import _check_int
+    engine.check_net(net)
+    _check_history(history)
+    W = np.asarray(history.weights, dtype=float)
+    if W.ndim != 2 or W.shape[1] != net.n_edges or list(history.edge_names) != list(
+            net.edge_names):
+        raise ValueError(f"the history's weights are for edges {list(history.edge_names)[:4]}"
+                         f"..., not this network's {net.edge_names[:4]}...")
+    if net.n_inputs != 2:
+        raise ValueError(f"animate_training draws a decision boundary: it needs a network "
+                         f"with 2 inputs, not {net.n_inputs}")
+    X, y = _points(X, y)
+    max_frames = _check_int(max_frames, "max_frames", 2)
+    dpi = _check_int(dpi, "dpi", 20)
+    for val, nm in ((fps, "fps"), (hold, "hold"), (step, "step")):
+        if isinstance(val, bool) or not isinstance(val, (int, float, np.integer,
+                                                         np.floating)) \
+                or not np.isfinite(val) or val < 0 or (nm != "hold" and val == 0):
+            raise ValueError(f"{nm} must be a number > 0 (hold >= 0), got {val!r}")
+    if not isinstance(path, (str, os.PathLike)) or not str(path):
+        raise ValueError(f"path must be a file name, got {path!r}")
+    path = pathlib.Path(path)
+    kind = ANIMATION_FORMATS.get(path.suffix.lower())
+    if kind is None:
+        raise ValueError(f"cannot tell the format of {str(path)!r} from its extension; use "
+                         f"{', '.join(ANIMATION_FORMATS)}")
+    if path.is_dir() or not path.parent.is_dir():
+        raise ValueError(f"{path} is a folder" if path.is_dir()
+                         else f"folder {path.parent} does not exist")
+    from matplotlib import animation
+    if kind == "ffmpeg" and not animation.writers.is_available("ffmpeg"):
+        raise ValueError("writing .mp4 needs ffmpeg, which is not installed here; "
+                         "write a .gif instead")
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    frames = _frames(W.shape[0], max_frames)
+    finite = W[np.isfinite(W)]
+    scale = float(np.abs(finite).max()) if finite.size and np.abs(finite).max() > 0 else 1.0
+    m = net.copy()
+    lead = title if title is not None else f"η = {history.lr:g}"
+    ew, eh = _network_figsize(net)
+    fig = Figure(figsize=(4.6 + 4.4 + 6.0 * ew / eh, 6.0), layout="constrained")
+    FigureCanvasAgg(fig)
+    gs = fig.add_gridspec(2, 3, width_ratios=[4.6, 4.4, 6.0 * ew / eh])
+    ax_b, ax_n = fig.add_subplot(gs[:, 0]), fig.add_subplot(gs[:, 2])
+    ax_a, ax_l = fig.add_subplot(gs[0, 1]), fig.add_subplot(gs[1, 1])
+    plot_accuracy(history, ax_a, title="")
+    plot_loss(history, ax_l, title="")
+    ax_a.set_xlabel("")
+    last = W.shape[0] - 1
+    veils, marks = [], []
+    for a in (ax_a, ax_l):
+        veils.append(a.axvspan(0, max(last, 1), color="white", alpha=0.75, zorder=5, lw=0))
+        marks.append(a.axvline(0, color="k", lw=0.8, zorder=6))
+    title_text = fig.suptitle("")
+
+    def draw(i):
+        m.weights[:] = W[i]
+        ax_b.clear()
+        ax_n.clear()
+        test = history.test_acc[i] if history.test_acc is not None else None
+        if np.all(np.isfinite(W[i])):
+            plot_boundary(m, X, y, ax_b, step=step, title="decision boundary")
+        else:
+            ax_b.set_title("decision boundary: the weights are no longer finite")
+        plot_network(m, ax_n, outputs=False, deltas=False, digits=digits,
+                     weight_scale=scale, title=f"the weights after epoch {i}")
+        for v, mk in zip(veils, marks):
+            v.set_x(i)
+            v.set_width(max(last, 1) - i)
+            mk.set_xdata([i, i])
+        acc = f"train accuracy {history.train_acc[i]:.3f}" + (
+            f", test {test:.3f}" if test is not None else "")
+        title_text.set_text(f"{lead}: epoch {i} of {last}, {acc}")
+
+    def write(tmp):
+        fig.set_dpi(dpi)
+        draw(int(frames[0]))
+        fig.canvas.draw()                           # lay out once, then keep the layout
+        fig.set_layout_engine("none")
+        if kind == "pillow":                        # one draw per frame, Pillow writes
+            from PIL import Image
+            images = []
+            for i in frames:
+                draw(int(i))
+                fig.canvas.draw()
+                images.append(Image.fromarray(np.asarray(fig.canvas.buffer_rgba())[..., :3]))
+            ms = [round(1000 / fps)] * len(images)
+            ms[-1] += round(1000 * hold)
+            images[0].save(tmp, format="GIF", save_all=True, append_images=images[1:],
+                           duration=ms, loop=0)
+            return
+        writer = animation.FFMpegWriter(fps=fps)
+        with writer.saving(fig, tmp, dpi=dpi):
+            for i in np.concatenate([frames, np.full(int(round(hold * fps)), frames[-1])]):
+                draw(int(i))
+                writer.grab_frame()
+
+    return _write_atomically(path, write)

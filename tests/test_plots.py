@@ -464,3 +464,73 @@ def test_save_figure_writes_whole_files_or_none(tmp_path):
     assert (tmp_path / "keep.png").read_bytes() == b"old"      # the old file survives
     assert sorted(p.name for p in tmp_path.iterdir()) == ["f.pdf", "f.png", "f.svg",
                                                           "keep.png"]
+
+
+# -- animation -----------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def short_run():
+    d = ns.datasets.moons(n_samples=200)
+    net = ns.presets.moons_net()
+    h = ns.train(net, d.X_train, d.y_train, lr=0.05, epochs=5, X_test=d.X_test,
+                 y_test=d.y_test)
+    return net, h, d
+
+
+def test_animation_is_a_gif_with_one_frame_per_epoch(short_run, tmp_path):
+    from PIL import Image
+    net, h, d = short_run
+    before = net.weights.copy()
+    p = plots.animate_training(net, h, d.X_test, d.y_test, tmp_path / "t.gif", dpi=30,
+                               fps=5, hold=1.0)
+    assert p.read_bytes()[:6] == b"GIF89a"
+    np.testing.assert_array_equal(net.weights, before)        # the net is not changed
+    with Image.open(p) as im:
+        assert im.n_frames == h.epochs + 1 and im.info["loop"] == 0
+        frames, durations = [], []
+        for k in range(im.n_frames):
+            im.seek(k)
+            frames.append(np.asarray(im.convert("RGB"), dtype=int))
+            durations.append(im.info["duration"])
+    assert durations[:-1] == [200] * h.epochs and durations[-1] == 200 + 1000
+    # epoch by epoch the picture changes (the boundary, the veil, the weights)
+    assert all(np.abs(a - b).sum() > 0 for a, b in zip(frames, frames[1:]))
+    assert not [q for q in tmp_path.iterdir() if q.name != "t.gif"]
+
+
+def test_animation_frames_are_spread_over_a_long_run():
+    assert list(plots._frames(5, 60)) == [0, 1, 2, 3, 4]
+    f = plots._frames(202, 40)
+    assert len(f) == 40 and f[0] == 0 and f[-1] == 201 and np.all(np.diff(f) > 0)
+
+
+@pytest.mark.parametrize("kw, match", [
+    (dict(path="t.avi"), "extension"),
+    (dict(max_frames=1), "max_frames"),
+    (dict(fps=0), "fps"),
+    (dict(path="no/such/t.gif"), "does not exist"),
+])
+def test_animation_refuses_bad_arguments_before_drawing(short_run, tmp_path, kw, match):
+    net, h, d = short_run
+    kw = {"path": "t.gif", **kw}
+    kw["path"] = tmp_path / kw["path"]
+    with pytest.raises(ValueError, match=match):
+        plots.animate_training(net, h, d.X_test, d.y_test, **kw)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_animation_needs_the_history_of_that_network(short_run, tmp_path):
+    net, h, d = short_run
+    with pytest.raises(ValueError, match="edges"):
+        plots.animate_training(ns.presets.four_neuron(), h, d.X_test, d.y_test,
+                               tmp_path / "t.gif")
+    with pytest.raises(ValueError, match="History"):
+        plots.animate_training(net, "h", d.X_test, d.y_test, tmp_path / "t.gif")
+
+
+def test_mp4_without_ffmpeg_is_a_clear_error(short_run, tmp_path, monkeypatch):
+    from matplotlib import animation
+    net, h, d = short_run
+    monkeypatch.setattr(animation.writers, "is_available", lambda name: False)
+    with pytest.raises(ValueError, match="needs ffmpeg"):
+        plots.animate_training(net, h, d.X_test, d.y_test, tmp_path / "t.mp4")
+    assert list(tmp_path.iterdir()) == []

@@ -13,7 +13,7 @@ COMMANDS = {
 }
 
 # drawings and animations (branch draw)
-COMMANDS.update({"draw": "neurosim.cli.draw"})
+COMMANDS.update({"draw": "neurosim.cli.draw", "animate": "neurosim.cli.animate"})
 
 
 def preset_network(name, seed=None):
