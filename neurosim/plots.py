@@ -263,7 +263,8 @@ def plot_weights(history, ax=None, *, highlight=6, title="Weights", legend=True)
 
     All curves are drawn (one Line2D per edge, its label the edge name); the
     ``highlight`` weights that moved most (largest max - min over the run) are drawn in
-    colour and listed first in the legend, the others thin and grey.
+    colour and listed in the legend with how far they moved, the others thin and grey
+    under one legend entry.
 
     Parameters
     ----------
@@ -273,8 +274,8 @@ def plot_weights(history, ax=None, *, highlight=6, title="Weights", legend=True)
         How many of the most-moved weights to highlight, >= 0.
     title : str
     legend : bool
-        Draw a legend beside the axes (edges sorted by how far they moved; with more than
-        48 edges only the highlighted ones are listed).
+        Draw a legend beside the axes: the highlighted edges, most moved first, and
+        one entry for the grey rest.
 
     Returns
     -------
@@ -312,11 +313,17 @@ def plot_weights(history, ax=None, *, highlight=6, title="Weights", legend=True)
     ax.grid(alpha=0.3)
     ax.set_title(title)
     if legend:
-        shown = handles if len(handles) <= 48 else handles[:len(top)]
-        ncol = 1 if len(shown) <= 16 else 2
+        from matplotlib.lines import Line2D
+        shown = handles[:len(top)]
+        rest = len(handles) - len(top)
+        if rest:
+            shown = shown + [Line2D([], [], lw=0.8, color="0.65",
+                                    label=f"the other {rest} edges" if len(top)
+                                    else f"all {rest} edges")]
         ax.legend(handles=shown, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7,
-                  ncol=ncol, frameon=False, handlelength=1.5, columnspacing=0.8,
-                  labelspacing=0.25, title="edge (most moved first)", title_fontsize=7)
+                  frameon=False, handlelength=1.5, labelspacing=0.25,
+                  title="edge (moved = its weight's\nmax − min over the run)",
+                  title_fontsize=7, alignment="left")
     return ax
 
 

@@ -69,7 +69,18 @@ def test_weights_of_the_moons_net_are_37_curves(trained):
     _, h, _, _ = trained["moons"]
     ax = plots.plot_weights(h, _ax())
     assert len(ax.get_lines()) == 37 + 1          # 37 weights and the zero line
-    assert len(ax.get_legend().get_texts()) == 37
+    # the legend names the 6 highlighted edges with how far each moved and gathers the
+    # 31 grey ones in one entry, instead of 31 indistinguishable grey entries
+    texts = [t.get_text() for t in ax.get_legend().get_texts()]
+    hot = [ln.get_label() for ln in ax.get_lines() if "(moved" in ln.get_label()]
+    assert texts == hot + ["the other 31 edges"] and len(hot) == 6
+    moved = np.ptp(h.weights, axis=0)
+    for t in hot:
+        e = t.split(" (moved")[0]
+        assert t == f"{e} (moved {moved[h.edge_names.index(e)]:.2g})"
+    assert "max − min" in ax.get_legend().get_title().get_text()
+    colours = [ln.get_color() for ln in ax.get_legend().get_lines()]
+    assert len(set(colours[:6])) == 6 and colours[6] == "0.65"
 
 
 @pytest.mark.parametrize("name", PRESETS)
