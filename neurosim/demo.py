@@ -367,7 +367,6 @@ def _write_figures(out, d, runs, net0, df, dpi, files, seed=presets.MOONS_SEED, 
         a2.axhline(late["plateau_median_test_acc"], color="0.5", lw=0.8, ls="--",
                    label=f"median test acc before it "
                          f"{late['plateau_median_test_acc']:.3f}")
-        a2.legend(loc="lower right", fontsize=8)
         for a in (a1, a2):
             a.legend(loc="lower right", fontsize=8)
         _save(fig, out / f"{_lr_tag(late['lr'])}_late_jump.png", dpi, files)
