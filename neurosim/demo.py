@@ -374,7 +374,7 @@ def _write_figures(out, d, runs, net0, df, dpi, files, seed=presets.MOONS_SEED, 
         if r.lr == ANIMATED_LR:
             path = out / f"{_lr_tag(r.lr)}_training.gif"
             plots.animate_training(r.net, r.history, d.X_test, d.y_test, path, fps=3,
-                                   dpi=min(dpi, 60), step=0.08, max_frames=30,
+                                   dpi=min(dpi, 72), step=0.08, max_frames=30,
                                    title=f"η = {r.lr:g}, seed {seed}")
             files.append(path)
     if df is not None:
