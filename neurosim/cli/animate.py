@@ -70,8 +70,8 @@ def _network(args):
     """(net, History or None, name)."""
     from . import preset_network
     if args.layers is not None:
-        from ..sweeps import _Layered
-        return _Layered(args.layers)(0 if args.seed is None else args.seed), None, \
+        from ..presets import Layered
+        return Layered(args.layers)(0 if args.seed is None else args.seed), None, \
             "-".join(map(str, args.layers))
     name = args.net or "moons"
     if name in PRESET_NAMES:
