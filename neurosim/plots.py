@@ -732,8 +732,14 @@ def plot_sweep(df, ax=None, acc=1.0, which="test", band=(10, 90)):
         a0.plot(g["epoch"], g["median_acc"], color=color, lw=2, label=label)
         a0.fill_between(g["epoch"], g["lo_acc"], g["hi_acc"], color=color, alpha=0.2, lw=0)
         if len(axes) > 1:
-            axes[1].plot(g["epoch"], g["frac_reached"], color=color, lw=2, label=label,
-                         drawstyle="steps-post")
+            # a point per epoch joined by lines (steps-post hid the last epoch's value at
+            # the right edge), the last one marked and written
+            ep, fr = g["epoch"].to_numpy(), g["frac_reached"].to_numpy()
+            axes[1].plot(ep, fr, color=color, lw=2, label=label)
+            axes[1].scatter(ep[-1:], fr[-1:], color=color, s=22, clip_on=False, zorder=3)
+            axes[1].annotate(f"{fr[-1]:.2f}", (ep[-1], fr[-1]), xytext=(-3, 5),
+                             textcoords="offset points", ha="right", va="bottom",
+                             fontsize=8, color=color)
     from matplotlib.ticker import MaxNLocator
     for a in axes:
         a.xaxis.set_major_locator(MaxNLocator(integer=True))      # epochs are whole
@@ -744,8 +750,10 @@ def plot_sweep(df, ax=None, acc=1.0, which="test", band=(10, 90)):
     axes[0].set_ylim(-0.02, 1.02)
     axes[0].legend(loc="lower right")
     if len(axes) > 1:
+        what = (f"at 100% {which} accuracy" if acc >= 1.0
+                else f"with {which} accuracy ≥ {100 * acc:g}%")
         axes[1].set(xlabel="epoch", ylabel="fraction of runs",
-                    title=f"fraction of runs at {which} accuracy ≥ {acc:.0%}")
+                    title=f"fraction of runs {what}")
         axes[1].set_ylim(-0.02, 1.02)
         axes[1].legend(loc="upper left")
     single = ax is not None and not isinstance(ax, (list, tuple, np.ndarray))

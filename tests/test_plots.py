@@ -544,3 +544,29 @@ def test_mp4_without_ffmpeg_is_a_clear_error(short_run, tmp_path, monkeypatch):
     with pytest.raises(ValueError, match="needs ffmpeg"):
         plots.animate_training(net, h, d.X_test, d.y_test, tmp_path / "t.mp4")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_sweep_fraction_panel_shows_the_last_epochs_value():
+    """sweep.png drew the fraction steps-post, so its last value (0.40 where the summary
+    said 20/50) never showed; now the line ends on it, marked and written."""
+    d = ns.datasets.moons(n_samples=120)
+    df = ns.sweep("moons", d.X_train, d.y_train, lrs=[0.5, 0.05], seeds=range(4),
+                  epochs=3, X_test=d.X_test, y_test=d.y_test)
+    fig = Figure(figsize=(8, 3))
+    axes = fig.subplots(1, 2)
+    plots.plot_sweep(df, ax=axes)
+    s = ns.sweeps.summarize(df)
+    for ln, lr in zip(axes[1].get_lines(), (0.5, 0.05)):
+        frac = s[s["lr"] == lr]["frac_reached"].to_numpy()
+        assert ln.get_drawstyle() == "default"
+        np.testing.assert_array_equal(ln.get_ydata(), frac)
+        assert ln.get_xdata()[-1] == 3
+    ends = [c.get_offsets()[0].tolist() for c in axes[1].collections]
+    finals = [float(s[(s["lr"] == lr) & (s["epoch"] == 3)]["frac_reached"].iloc[0])
+              for lr in (0.5, 0.05)]
+    assert ends == [[3.0, f] for f in finals]
+    assert [t.get_text() for t in axes[1].texts] == [f"{f:.2f}" for f in finals]
+    assert axes[1].get_title() == "fraction of runs at 100% test accuracy"
+    plots.plot_sweep(df, ax=fig.subplots(1, 2), acc=0.9)
+    assert fig.axes[-1].get_title() == "fraction of runs with test accuracy ≥ 90%"
+    assert "≥ 100%" not in axes[1].get_title()
