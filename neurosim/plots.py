@@ -17,6 +17,16 @@ functions, so ``import neurosim`` never pulls it in.
 :func:`plot_error_curve` an error curve with its tangent (14-9, 14-10)
 :func:`plot_sweep`       a seed sweep's accuracy distribution per epoch
 =======================  ===========================================================
+
+Files (written whole or not at all, with the umask's mode; the format follows the
+extension):
+
+=========================  =========================================================
+:func:`draw_network`       :func:`plot_network` on a figure of its own, to PNG/SVG/PDF
+:func:`save_figure`        any figure to PNG/SVG/PDF
+:func:`animate_training`   a GIF (or MP4) of a training run, epoch by epoch: boundary,
+                           curves and the network with its weights
+=========================  =========================================================
 """
 from __future__ import annotations
 
@@ -32,7 +42,8 @@ CLASS_COLORS = ("#1f77b4", "#ff7f0e")
 REGION_COLORS = ("#c6dbef", "#fdd0a2")
 
 __all__ = ["plot_data", "plot_boundary", "plot_accuracy", "plot_loss", "plot_weights",
-           "plot_network", "plot_error_curve", "plot_sweep", "draw_network", "save_figure"]
+           "plot_network", "plot_error_curve", "plot_sweep", "draw_network", "save_figure",
+           "animate_training"]
 
 
 # -- helpers -----------------------------------------------------------------------------
