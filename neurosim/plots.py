@@ -988,13 +988,33 @@ def animate_training(net, history, X, y, path, *, fps=4, max_frames=60, hold=1.5
         draw(int(frames[0]))
         fig.canvas.draw()                           # lay out once, then keep the layout
         fig.set_layout_engine("none")
-        if kind == "pillow":                        # one draw per frame, Pillow writes
+        if kind == "pillow":                        # Pillow writes the frames
             from PIL import Image
+            canvas = fig.canvas
+            # the curves do not change: draw them once without what moves, then per frame
+            # only the boundary, the network, the veils and the title over that background
+            legends = [a.get_legend() for a in (ax_a, ax_l) if a.get_legend() is not None]
+            moving = [ax_b, ax_n, title_text, *veils, *marks, *legends]
+            for a in moving:
+                a.set_visible(False)
+            canvas.draw()
+            background = canvas.copy_from_bbox(fig.bbox)
+            for a in moving:
+                a.set_visible(True)
+            renderer = canvas.get_renderer()
             images = []
             for i in frames:
                 draw(int(i))
-                fig.canvas.draw()
-                images.append(Image.fromarray(np.asarray(fig.canvas.buffer_rgba())[..., :3]))
+                canvas.restore_region(background)
+                ax_b.draw(renderer)
+                ax_n.draw(renderer)
+                for a, v, mk in zip((ax_a, ax_l), veils, marks):
+                    a.draw_artist(v)
+                    a.draw_artist(mk)
+                for lg in legends:                  # the legends stay above the veils
+                    lg.axes.draw_artist(lg)
+                fig.draw_artist(title_text)
+                images.append(Image.fromarray(np.asarray(canvas.buffer_rgba())[..., :3]))
             ms = [round(1000 / fps)] * len(images)
             ms[-1] += round(1000 * hold)
             images[0].save(tmp, format="GIF", save_all=True, append_images=images[1:],
