@@ -30,6 +30,8 @@ extension):
 """
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 
 from . import ops
@@ -342,6 +344,9 @@ WEIGHT_COLORS = ("#2166ac", "#b2182b")
 #: Fill colours of the neurons by role.
 ROLE_COLORS = {"input": "#e5f5e0", "hidden": "#f0f0f0", "output": "#fee0d2"}
 
+#: What :func:`plot_network` drew on an Axes, for :func:`_reweigh_network`.
+_NETWORK_ARTISTS = weakref.WeakKeyDictionary()
+
 
 def _layout(net):
     """(column, row) of every drawn neuron (the bias neuron is not drawn), and whether the
@@ -530,10 +535,11 @@ def plot_network(net, ax=None, *, x=None, y=None, outputs=True, deltas=True, wei
     def fmt(v):
         return f"{round(float(v), digits) + 0.0:+.{digits}f}"      # no "-0.00"
     rad = 0.36
-    bias_w = {}
+    bias_w, bias_k = {}, {}
     for k, (s, d) in enumerate(zip(net.src, net.dst)):
         if s == net.bias:
             bias_w[int(d)] = float(net.weights[k])
+            bias_k[int(d)] = k
     w_all = np.asarray(net.weights, dtype=float)
     wmax = np.nanmax(np.abs(w_all[np.isfinite(w_all)]), initial=0.0) or 1.0
     if weight_scale is not None:
@@ -579,20 +585,25 @@ def plot_network(net, ax=None, *, x=None, y=None, outputs=True, deltas=True, wei
             spots = [tuple(pts[int(round(t * n))]) for t in spots_t]
             spot = next((c for c in spots if free(*c, hw)), None)
             placed.append((*(spot or spots[0]), hw))
-            labels.append(((pos[s][0], pos[j][0]), spot or spots[0], text, spot is not None))
+            labels.append(((pos[s][0], pos[j][0]), spot or spots[0], text, spot is not None,
+                           k))
     # "auto": the weights between two columns are written if all of them found a place
-    crowded = {g for g, _, _, found in labels if not found} if weights == "auto" else set()
+    crowded = {g for g, _, _, found, _ in labels if not found} if weights == "auto" \
+        else set()
     hidden = sum(1 for g, *_ in labels if g in crowded)
+    artists = {"lines": {}, "labels": {}, "bias": {}, "wmax": wmax, "fmt": fmt,
+               "names": net.edge_names}
     for k, s, j, pts, bow in routes:
         w = float(net.weights[k])
-        lw = 0.6 + 2.4 * (min(abs(w) / wmax, 1.0) if np.isfinite(w) else 1.0)
-        ax.plot(pts[:, 0], pts[:, 1], color=WEIGHT_COLORS[bool(w < 0)], lw=lw, alpha=0.55,
-                zorder=1, solid_capstyle="butt")
-    for g, (cx, cy), text, _ in labels:
+        artists["lines"][k], = ax.plot(pts[:, 0], pts[:, 1], color=_edge_color(w),
+                                       lw=_edge_width(w, wmax), alpha=0.55, zorder=1,
+                                       solid_capstyle="butt")
+    for g, (cx, cy), text, _, k in labels:
         if g not in crowded:
-            ax.text(cx, cy, text, fontsize=6.5, ha="center", va="center", zorder=4,
-                    bbox=dict(boxstyle="round,pad=0.12", fc="white", ec="0.8",
-                              lw=0.4, alpha=0.9))
+            artists["labels"][k] = ax.text(
+                cx, cy, text, fontsize=6.5, ha="center", va="center", zorder=4,
+                bbox=dict(boxstyle="round,pad=0.12", fc="white", ec="0.8", lw=0.4,
+                          alpha=0.9))
     # neurons
     for j, (px, py) in P.items():
         ax.add_patch(Circle((px, py), rad, fc=ROLE_COLORS.get(net.role(names[j]), "w"),
@@ -607,9 +618,12 @@ def plot_network(net, ax=None, *, x=None, y=None, outputs=True, deltas=True, wei
         if weights and j in bias_w:
             lines.append(f"bias {fmt(bias_w[j])}")
         if lines:
-            ax.text(px, py - rad - 0.06, "\n".join(lines), ha="center", va="top",
-                    fontsize=7, zorder=6, linespacing=1.1,
-                    bbox=dict(boxstyle="round,pad=0.15", fc="#fffbe6", ec="0.7", lw=0.4))
+            box = ax.text(px, py - rad - 0.06, "\n".join(lines), ha="center", va="top",
+                          fontsize=7, zorder=6, linespacing=1.1,
+                          bbox=dict(boxstyle="round,pad=0.15", fc="#fffbe6", ec="0.7",
+                                    lw=0.4))
+            if weights and j in bias_w and not outputs and not deltas:
+                artists["bias"][bias_k[j]] = box
     ys = np.concatenate([[p[1] for p in P.values()]] + [r[3][:, 1] for r in routes])
     ax.set_xlim(-0.9, (n_cols - 1) * sx + 0.9)
     ax.set_ylim(min(ys.min() - 0.1, min(p[1] for p in P.values()) - rad - 0.75),
@@ -627,7 +641,32 @@ def plot_network(net, ax=None, *, x=None, y=None, outputs=True, deltas=True, wei
                      f"{roles.count('hidden')} hidden, {roles.count('output')} out), "
                      f"{net.n_edges} edges")
     ax.set_title(title)
+    _NETWORK_ARTISTS[ax] = artists
     return ax
+
+
+def _edge_color(w):
+    return WEIGHT_COLORS[bool(w < 0)]
+
+
+def _edge_width(w, wmax):
+    return 0.6 + 2.4 * (min(abs(w) / wmax, 1.0) if np.isfinite(w) else 1.0)
+
+
+def _reweigh_network(ax, weights):
+    """Give a drawing made by :func:`plot_network` (with outputs and deltas off) other
+    weights of the same net: edge colours, widths and the numbers written, without
+    placing anything again (an animation's frames)."""
+    a = _NETWORK_ARTISTS[ax]
+    fmt, names = a["fmt"], a["names"]
+    for k, ln in a["lines"].items():
+        w = float(weights[k])
+        ln.set_color(_edge_color(w))
+        ln.set_linewidth(_edge_width(w, a["wmax"]))
+    for k, t in a["labels"].items():
+        t.set_text(f"{names[k]} {fmt(weights[k])}")
+    for k, t in a["bias"].items():
+        t.set_text(f"bias {fmt(weights[k])}")
 
 
 def plot_error_curve(curve, ax=None, step=None, *, tangent=True, legend=True):
@@ -967,14 +1006,17 @@ def animate_training(net, history, X, y, path, *, fps=4, max_frames=60, hold=1.5
     def draw(i):
         m.weights[:] = W[i]
         ax_b.clear()
-        ax_n.clear()
         test = history.test_acc[i] if history.test_acc is not None else None
         if np.all(np.isfinite(W[i])):
             plot_boundary(m, X, y, ax_b, step=step, title="decision boundary")
         else:
             ax_b.set_title("decision boundary: the weights are no longer finite")
-        plot_network(m, ax_n, outputs=False, deltas=False, digits=digits,
-                     weight_scale=scale, title=f"the weights after epoch {i}")
+        if ax_n in _NETWORK_ARTISTS:              # placed once; then only reweighed
+            _reweigh_network(ax_n, W[i])
+            ax_n.set_title(f"the weights after epoch {i}")
+        else:
+            plot_network(m, ax_n, outputs=False, deltas=False, digits=digits,
+                         weight_scale=scale, title=f"the weights after epoch {i}")
         for v, mk in zip(veils, marks):
             v.set_x(i)
             v.set_width(max(last, 1) - i)

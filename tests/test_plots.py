@@ -570,3 +570,23 @@ def test_sweep_fraction_panel_shows_the_last_epochs_value():
     plots.plot_sweep(df, ax=fig.subplots(1, 2), acc=0.9)
     assert fig.axes[-1].get_title() == "fraction of runs with test accuracy ≥ 90%"
     assert "≥ 100%" not in axes[1].get_title()
+
+
+def test_an_animation_frame_draws_that_epochs_weights(short_run):
+    """Frames place the drawing once and then reweigh it: the same numbers, colours and
+    widths as a fresh drawing of the net with that epoch's weights."""
+    net, h, _ = short_run
+    scale = float(np.abs(h.weights).max())
+    first, last = net.copy(), net.copy()
+    first.weights[:] = h.weights[0]
+    last.weights[:] = h.weights[-1]
+    kw = dict(outputs=False, deltas=False, weight_scale=scale, legend=False)
+    moved = plots.plot_network(first, _ax(), **kw)
+    plots._reweigh_network(moved, h.weights[-1])
+    fresh = plots.plot_network(last, _ax(), **kw)
+    assert sorted(t.get_text() for t in moved.texts) == \
+        sorted(t.get_text() for t in fresh.texts)
+    assert [(ln.get_color(), ln.get_linewidth()) for ln in moved.get_lines()] == \
+        [(ln.get_color(), ln.get_linewidth()) for ln in fresh.get_lines()]
+    assert any(f"bias {h.weights[-1][k]:+.2f}" in t.get_text() for t in moved.texts
+               for k in range(net.n_edges) if net.src[k] == net.bias)
