@@ -375,13 +375,44 @@ def _layout(net):
     return pos, layered
 
 
+#: Data units per column and per row of a network drawing, and a neuron's radius.
+_SX, _SY, _RAD = 3.0, 1.6, 0.36
+
+
 def _network_figsize(net):
-    """A figure size (inches) that fits :func:`plot_network`'s drawing of ``net``."""
+    """A figure size (inches) that fits :func:`plot_network`'s drawing of ``net``,
+    curved skip edges included."""
     pos, _ = _layout(net)
     cols = [c for c, _ in pos.values()]
     n_cols = int(max(cols)) + 1
-    n_rows = max(cols.count(float(k)) for k in range(n_cols))
-    return (2.6 * n_cols + 0.5, 1.45 * n_rows + 1.8)
+    P = {j: (c * _SX, r * _SY) for j, (c, r) in pos.items()}
+    ys = np.concatenate([[y for _, y in P.values()]]
+                        + [r[3][:, 1] for r in _routes(net, P, _RAD, _SY)])
+    rows = (ys.max() - ys.min()) / _SY + 1
+    return (2.6 * n_cols + 0.5, 1.45 * rows + 1.8)
+
+
+def _routes(net, P, rad, sy):
+    """(edge, src, dst, points, bow) of every edge not from the bias: straight, or
+    curved around the neurons it would pass over."""
+    names = net.neuron_names
+    routes = []
+    for j in sorted(P):
+        for k in net.incoming(names[j]):
+            s = int(net.src[k])
+            if s == net.bias:
+                continue
+            lo, hi = sorted((P[s][0], P[j][0]))
+            if lo == hi:                               # within a column (output to output)
+                ylo, yhi = sorted((P[s][1], P[j][1]))
+                between = [P[i] for i in P if i not in (s, j) and P[i][0] == lo
+                           and ylo < P[i][1] < yhi]
+            else:
+                between = [P[i] for i in P if lo < P[i][0] < hi]
+            pts, bow = _route(P[s], P[j], between, rad + 0.18, sy,
+                              [r[3] for r in routes if r[4] != 0.0])
+            routes.append((k, s, j, pts, bow))
+    return routes
 
 
 def _bezier(p0, p1, bow, n=41):
@@ -402,32 +433,40 @@ def _route(p0, p1, others, clear, step, avoid=()):
     on the side away from the drawing's middle first."""
     others = np.asarray(others, float).reshape(-1, 2)
 
-    def ok(pts):
+    def clear_of_neurons(pts):
         inner = pts[2:-2]
-        if len(others):
-            dx = inner[:, None, 0] - others[None, :, 0]
-            dy = inner[:, None, 1] - others[None, :, 1]
-            dy = np.where(dy > 0, dy, np.minimum(dy + 0.55, 0.0))   # 0 beside the numbers
-            if not np.all(np.hypot(dx, dy) > clear):
-                return False
-        mid = pts[8:-8]
-        for q in avoid:
-            d = np.hypot(mid[:, None, 0] - q[None, :, 0], mid[:, None, 1] - q[None, :, 1])
-            if d.min() < 0.3:
-                return False
-        return True
+        if not len(others):
+            return True
+        dx = inner[:, None, 0] - others[None, :, 0]
+        dy = inner[:, None, 1] - others[None, :, 1]
+        dy = np.where(dy > 0, dy, np.minimum(dy + 0.55, 0.0))      # 0 beside the numbers
+        return bool(np.all(np.hypot(dx, dy) > clear))
+
+    def apart(pts):                      # crossing another curve is fine, running
+        mid = pts[4:-4]                  # along it is not
+        return all(np.mean(np.hypot(mid[:, None, 0] - q[None, :, 0],
+                                    mid[:, None, 1] - q[None, :, 1]).min(axis=1) < 0.3)
+                   <= 0.15 for q in avoid)
 
     straight = _bezier(p0, p1, 0.0)
-    if ok(straight):
+    if clear_of_neurons(straight):
         return straight, 0.0
     up = 1.0 if (p0[1] + p1[1]) / 2 >= 0 else -1.0
     flip = 1.0 if p1[0] >= p0[0] else -1.0                # "left of the line" is up going right
+    first = None
     for k in range(1, 12):
         for sign in (up, -up):
             bow = sign * flip * step * (0.45 + 0.3 * k)
             pts = _bezier(p0, p1, bow)
-            if ok(pts):
-                return pts, bow
+            if clear_of_neurons(pts):
+                if apart(pts):
+                    return pts, bow
+                if first is None:
+                    first = (pts, bow)
+        if first is not None and k >= 4:   # keeping apart from other curves is worth a
+            return first                  # little more bow, not a loop round the page
+    if first is not None:
+        return first
     bow = up * flip * step * 4.0
     return _bezier(p0, p1, bow), bow
 
@@ -528,13 +567,13 @@ def plot_network(net, ax=None, *, x=None, y=None, outputs=True, deltas=True, wei
             ops.backward(net, y)
         else:
             deltas = False
-    sx, sy = 3.0, 1.6                                 # data units per column / row
+    sx, sy = _SX, _SY                                 # data units per column / row
     P = {j: (c * sx, r * sy) for j, (c, r) in pos.items()}
     names = net.neuron_names
 
     def fmt(v):
         return f"{round(float(v), digits) + 0.0:+.{digits}f}"      # no "-0.00"
-    rad = 0.36
+    rad = _RAD
     bias_w, bias_k = {}, {}
     for k, (s, d) in enumerate(zip(net.src, net.dst)):
         if s == net.bias:
@@ -548,23 +587,7 @@ def plot_network(net, ax=None, *, x=None, y=None, outputs=True, deltas=True, wei
                 or not np.isfinite(weight_scale) or weight_scale <= 0:
             raise ValueError(f"weight_scale must be a number > 0, got {weight_scale!r}")
         wmax = float(weight_scale)
-    # route every edge first: straight, or around the neurons it would cross
-    routes = []
-    for j in sorted(P):
-        for k in net.incoming(names[j]):
-            s = int(net.src[k])
-            if s == net.bias:
-                continue
-            lo, hi = sorted((P[s][0], P[j][0]))
-            if lo == hi:                               # within a column (output to output)
-                ylo, yhi = sorted((P[s][1], P[j][1]))
-                between = [P[i] for i in P if i not in (s, j) and P[i][0] == lo
-                           and ylo < P[i][1] < yhi]
-            else:
-                between = [P[i] for i in P if lo < P[i][0] < hi]
-            pts, bow = _route(P[s], P[j], between, rad + 0.18, sy,
-                              [r[3] for r in routes if r[4] != 0.0])
-            routes.append((k, s, j, pts, bow))
+    routes = _routes(net, P, rad, sy)
     # each weight is written 3/4 of the way along its edge (where the edges into one
     # neuron are still apart), or at the next free spot along it if that is taken
     placed = []                                       # (x, y, half-width) of labels

@@ -393,6 +393,10 @@ def test_skip_connections_are_routed_around_the_neurons_between():
         xy = _edge_line(ax, net, e[0], e[1])
         assert np.hypot(*(xy - labels[e]).T).min() < 1e-9, e
     assert np.hypot(*(_edge_line(ax, net, "B", "C") - labels["AC"]).T).min() > 0.3
+    # the curves stay inside the drawing
+    lo, hi = ax.get_ylim()
+    for ln in ax.get_lines():
+        assert lo < min(ln.get_ydata()) and max(ln.get_ydata()) < hi
 
 
 def test_layered_nets_are_titled_by_their_layers():
