@@ -37,8 +37,10 @@ BOOK_RUNS = ((0.5, 21), (0.05, 21), (0.01, 201))
 #: (the book's η = 0.01 run gets there at about epoch 165, after a long plateau).
 LATE_JUMP_LR = 0.01
 
-#: The learning rate whose run the demo animates (``lr0.05_training.gif``).
+#: The learning rate whose run the demo animates (``lr0.05_training.gif``), and at most how
+#: many epochs the animation draws (each frame costs about a quarter of a second).
 ANIMATED_LR = 0.05
+ANIMATION_FRAMES = 30
 
 #: The sample drawn in the four-neuron and 2-2-4-3-2 network figures: (1, 1) -> P1 = 1, P2 = 0.
 _SMALL_NET_SAMPLE = presets.FOUR_NEURON_SAMPLE
@@ -375,7 +377,7 @@ def _write_figures(out, d, runs, net0, df, dpi, files, seed=presets.MOONS_SEED, 
         if r.lr == ANIMATED_LR:
             path = out / f"{_lr_tag(r.lr)}_training.gif"
             plots.animate_training(r.net, r.history, d.X_test, d.y_test, path, fps=3,
-                                   dpi=min(dpi, 72), step=0.08, max_frames=30,
+                                   dpi=min(dpi, 72), step=0.08, max_frames=ANIMATION_FRAMES,
                                    title=f"η = {r.lr:g}, seed {seed}")
             files.append(path)
     if df is not None:
