@@ -61,3 +61,21 @@ def softplus(z):
     if z > 0.0:
         return z + math.log1p(math.exp(-z))
     return math.log1p(math.exp(z))
+
+
+@njit(cache=True, inline="always")
+def output_terms(loss, code, z, o, t, want_E):
+    """One output neuron's share of the loss, for ``quadratic`` and ``bce``:
+    ``(E term, delta = dE/do, dedz = dE/dz)`` from its net input z, output o and target t.
+
+    quadratic: E = 1/2 (o - t)^2, delta = o - t, dedz = f'(z) delta.
+    bce (sigmoid output): E = softplus(z) - t z (from z, so it never overflows; skipped,
+    0, when not ``want_E``), dedz = o - t exactly, delta = dedz / (o (1 - o)).
+    """
+    if loss == BCE:
+        E = softplus(z) - t * z if want_E else 0.0
+        g = o - t
+        den = o * (1.0 - o)
+        return E, (g / den if den > 1e-300 else g * 1e300), g
+    d = o - t
+    return 0.5 * d * d, d, derivative(code, z, o) * d
