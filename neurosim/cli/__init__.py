@@ -14,6 +14,9 @@ COMMANDS = {
     "info": "neurosim.cli.info",
 }
 
+# drawings and animations (branch draw)
+COMMANDS.update({"draw": "neurosim.cli.draw", "animate": "neurosim.cli.animate"})
+
 
 def preset_network(name, seed=None):
     """Preset ``name`` with its documented weights, or built with ``seed`` (a preset with
