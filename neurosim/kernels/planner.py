@@ -198,13 +198,20 @@ def fits(net, steps=None):
 
 def loaded(net):
     """Whether this process already holds the generated kernels for ``net``'s shape."""
-    key = _KEYS.get(net)
-    if key is None:
-        key = _KEYS[net] = _key(source(net))
-    return key in _LOADED
+    return _keyed(net)[0] in _LOADED
 
 
-_KEYS = weakref.WeakKeyDictionary()      # Network -> its source's key (nothing stored on it)
+_KEYS = weakref.WeakKeyDictionary()      # Network -> (key, source); nothing stored on it
+
+
+def _keyed(net):
+    """``(key, source)`` of ``net``'s generated kernels, made once per Network object (its
+    topology, activations, loss and dtype never change; weights are not in the source)."""
+    ks = _KEYS.get(net)
+    if ks is None:
+        text = source(net)
+        ks = _KEYS[net] = (_key(text), text)
+    return ks
 
 
 def _key(text):
@@ -236,8 +243,7 @@ def kernels(net):
     """The compiled generated module for ``net``'s topology, activations, loss and dtype
     (compiled once per machine, then loaded from Numba's cache): ``.sgd_epoch``,
     ``.evaluate``."""
-    text = source(net)
-    key = _key(text)
+    key, text = _keyed(net)
     mod = _LOADED.get(key)
     if mod is not None:
         return mod
