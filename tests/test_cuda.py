@@ -14,7 +14,7 @@ from hypothesis import given, settings, strategies as st
 
 import neurosim as ns
 from neurosim import config
-from reference import ACTS, LOSSES, forward_backward, random_dag, random_targets, sgd
+from reference import LOSSES, forward_backward, random_dag, random_targets
 
 # the simulator in CI (conftest.py), a real GPU where there is one; else skip the module
 nc = pytest.importorskip("neurosim.backends.cuda", reason="CUDA cannot be used here")

@@ -110,7 +110,7 @@ def _correct(net, names):
             L += [f"        if ({names[j]}o >= 0.5) != (T[i, {k}] >= 0.5):",
                   "            ok_ = 0"]
         return L + ["        right += ok_"]
-    L = [f"        bo_ = 0", f"        bv_ = {names[outs[0]]}o", "        bt_ = 0",
+    L = ["        bo_ = 0", f"        bv_ = {names[outs[0]]}o", "        bt_ = 0",
          "        tv_ = T[i, 0]"]
     for k, j in enumerate(outs[1:], 1):
         L += [f"        if {names[j]}o > bv_:", f"            bo_ = {k}",
