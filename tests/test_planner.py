@@ -38,7 +38,7 @@ def test_generated_epoch_is_the_general_kernel_bit_for_bit(act, loss, dtype):
             assert r1[1] == r2[1]
             np.testing.assert_array_equal(r1[0], r2[0])
         e1 = K.evaluate(X, T, net.loss, net.topo, w1, cpu.scratch(net))
-        e2 = planner.kernels(net).evaluate(X, T, w1)
+        e2 = planner.kernels(net).evaluate(X, T, w1, 0.0, 0)
         assert e1[1] == e2[1]
         np.testing.assert_array_equal(e1[0], e2[0])
 

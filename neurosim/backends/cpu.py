@@ -18,6 +18,11 @@ __all__ = ["usable", "device_name", "kernel_source", "forward", "backward", "gra
            "evaluate", "Trainer", "ManyTrainer", "scratch", "no_record"]
 
 
+#: A long epoch is cut into kernel calls of about this many seconds of work, so that a
+#: KeyboardInterrupt (Ctrl-C) reaches Python within a second.
+PIECE_SECONDS = 0.25
+
+
 def usable():
     """The CPU can always run the kernels."""
     return True
@@ -96,11 +101,19 @@ def predict(net, X):
 def evaluate(net, X, T):
     """(mean error per sample, accuracy) over a data set, the weights fixed (the planner's
     generated evaluation for a small net: same bits as the general kernel)."""
+    n = X.shape[0]
+    piece = max(1, int(PIECE_SECONDS / (0.5e-9 * max(1, net.n_edges))))   # forward only
+    tot, right = 0.0, 0
     if planner.fits(net) and planner.loaded(net):      # training generated it
-        tot, right = planner.kernels(net).evaluate(X, T, net.weights)
+        ev = planner.kernels(net).evaluate
+        for a in range(0, n, piece):
+            tot, right = ev(X[a:a + piece], T[a:a + piece], net.weights, tot, right)
     else:
-        tot, right = K.evaluate(X, T, net.loss, net.topo, net.weights, scratch(net))
-    return tot / X.shape[0], right / X.shape[0]
+        S = scratch(net)
+        for a in range(0, n, piece):
+            tot, right = K.evaluate(X[a:a + piece], T[a:a + piece], net.loss, net.topo,
+                                    net.weights, S, tot, right)
+    return tot / n, right / n
 
 
 # ---------------------------------------------------------------------------------------
@@ -146,7 +159,11 @@ class Trainer:
                            net.topo, net.weights, self.S, self.grad, rec)
 
     def epoch(self, perm, lr, skip_zero=False):
-        """One epoch over the samples in ``perm`` order; returns (sum of E, updates)."""
+        """One epoch over the samples in ``perm`` order; returns (sum of E, updates).
+
+        A long epoch runs as several kernel calls of about :data:`PIECE_SECONDS` each (whole
+        minibatches; one call for minibatches under ``skip_zero``, whose batches depend on
+        the errors seen), with the same results, so Python sees a Ctrl-C within a second."""
         perm = np.ascontiguousarray(perm, dtype=np.int64)
         lr = self.net.dtype.type(lr)
         rec = self.rec
@@ -155,7 +172,25 @@ class Trainer:
             rec = (self.watch, self.out[e], self.delta[e], self.err[e])
             self.sample[e] = perm
         self.epochs_done += 1
-        return self._run(perm, lr, bool(skip_zero), rec)
+        n = perm.shape[0]
+        piece = self._piece(skip_zero)
+        if piece >= n:
+            return self._run(perm, lr, bool(skip_zero), rec)
+        total, updates = 0.0, 0
+        for a in range(0, n, piece):
+            r = rec if self.watch is None else tuple(x[a:a + piece] if x.ndim and i else x
+                                                    for i, x in enumerate(rec))
+            t, u = self._run(perm[a:a + piece], lr, bool(skip_zero), r)
+            total += t
+            updates += u
+        return total, updates
+
+    def _piece(self, skip_zero):
+        """Sample steps per kernel call: about PIECE_SECONDS of work at ~2 ns per edge."""
+        if self.batch > 1 and skip_zero:
+            return 1 << 62
+        steps = max(1, int(PIECE_SECONDS / (2e-9 * max(1, self.net.n_edges))))
+        return max(self.batch, steps // self.batch * self.batch)
 
     def sync_weights(self):
         """Nothing to copy: the CPU kernels work on ``net.weights`` itself."""

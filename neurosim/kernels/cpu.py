@@ -494,12 +494,11 @@ def record_epoch(X, T, perm, lr, batch, skip_zero, loss, topo, w, S, grad, rec):
 
 
 @njit(cache=True, error_model="numpy", nogil=True)
-def evaluate(X, T, loss, topo, w, S):
-    """Sum of the error and number of correct samples over a data set (weights fixed)."""
+def evaluate(X, T, loss, topo, w, S, total=0.0, right=0):
+    """Sum of the error and number of correct samples over a data set (weights fixed),
+    added to ``total`` and ``right`` (so a data set evaluated in pieces sums in order)."""
     z, out, delta, dedz = S
     outputs = topo[3]
-    total = 0.0
-    right = 0
     for i in range(X.shape[0]):
         forward(X[i], topo, w, z, out)
         total += output_deltas(loss, topo[1], topo[3], z, out, T[i], delta, dedz)

@@ -32,7 +32,7 @@ MIN_STEPS = 20_000
 #: False: never generate kernels (every network runs the general kernels).
 ENABLED = True
 
-_VERSION = "1"                     # bump when the generated code's shape changes
+_VERSION = "2"                     # bump when the generated code's shape changes
 
 
 _OURS = {"X", "T", "perm", "lr", "skip_zero", "w", "total", "updates", "want_E", "s", "i",
@@ -124,7 +124,8 @@ def source(net):
 
     * ``sgd_epoch(X, T, perm, lr, skip_zero, w) -> (sum of E, updates)``, the contract of
       ``kernels.cpu.train_epoch`` with ``batch_size=1``;
-    * ``evaluate(X, T, w) -> (sum of E, correct samples)``, that of ``kernels.cpu.evaluate``.
+    * ``evaluate(X, T, w, total, right) -> (sum of E, correct samples)``, that of
+      ``kernels.cpu.evaluate``.
     """
     names = _names(net)
     n, n_in = net.n_neurons, net.n_inputs
@@ -170,10 +171,9 @@ def source(net):
           "",
           "",
           "@njit(cache=True, nogil=True, error_model=\"numpy\")",
-          "def evaluate(X, T, w):",
-          '    """Sum of the error and number of correct samples over (X, T)."""',
-          "    total = 0.0",
-          "    right = 0",
+          "def evaluate(X, T, w, total, right):",
+          '    """Sum of the error and number of correct samples over (X, T), added to total'
+          ' and right."""',
           "    for i in range(X.shape[0]):"]
     L += _forward(net, names, code_name) + _loss(net, names, code_name, "True")
     L += ["        total += E"] + _correct(net, names) + ["    return total, right"]

@@ -40,7 +40,7 @@ class Curves:
 
 
 def run_epochs(epochs, prepare, epoch, evaluate, weights, *, keep_weights=True,
-               stop_on_divergence=True, after=None, bar=None):
+               stop_on_divergence=True, after=None, bar=None, restore=None):
     """Run up to ``epochs`` epochs and return a :class:`Curves`.
 
     ``prepare(ep)`` returns the epoch's arguments (data order, random draws: off the
@@ -49,14 +49,23 @@ def run_epochs(epochs, prepare, epoch, evaluate, weights, *, keep_weights=True,
     the training set and, if there is one, the test set (scalars or (k,) arrays);
     ``weights()`` the current weights ((n_edges,) or (k, n_edges)). With
     ``stop_on_divergence`` the loop stops after the first epoch whose loss or weights are
-    not finite; ``bar`` is a tqdm bar updated once per epoch.
+    not finite; ``bar`` is a tqdm bar updated once per epoch. A KeyboardInterrupt inside
+    an epoch calls ``restore(W)`` with the weights of the last whole epoch (when kept) and
+    goes on up.
     """
     c = Curves()
     c.add(evaluate(), weights(), keep_weights)
     for ep in range(1, epochs + 1):
         args = prepare(ep)
         t0 = time.perf_counter()
-        epoch(args)
+        try:
+            epoch(args)
+        except KeyboardInterrupt:
+            if restore is not None and c.weights:
+                restore(c.weights[-1])
+            if bar is not None:
+                bar.close()
+            raise
         c.times.append(time.perf_counter() - t0)
         if after is not None:
             after()

@@ -54,6 +54,10 @@ def train(net, X, y, *, lr=0.05, epochs=10, batch_size=1, shuffle=True, seed=0,
     ValueError
         For bad input (shapes, NaN/inf, labels that don't fit the loss, lr <= 0), before
         any weight changes.
+    KeyboardInterrupt
+        Ctrl-C stops training within about a second, even inside a long epoch (the CPU
+        runs it as kernel calls of ~0.25 s), and leaves the network at its last whole
+        epoch. The kernels release the GIL, so threads train networks side by side.
     """
     B = backends.get(device)
     Xa = as_inputs(net, X)
@@ -87,7 +91,8 @@ def train(net, X, y, *, lr=0.05, epochs=10, batch_size=1, shuffle=True, seed=0,
         epochs, lambda ep: rng.permutation(n) if shuffle else np.arange(n),
         lambda perm: state.epoch(perm, lr, skip_zero_error),
         lambda: [B.evaluate(net, sX, sT) for sX, sT in sets], lambda: net.weights,
-        after=state.sync_weights, bar=bar)
+        after=state.sync_weights, bar=bar,
+        restore=lambda W: net.weights.__setitem__(slice(None), W[0]))
     hist = History(lr=lr, batch_size=batch_size, edge_names=net.edge_names,
                    train_loss=c.array("loss", "train")[0], train_acc=c.array("acc", "train")[0],
                    weights=np.concatenate(c.weights), epoch_time=np.array(c.times),
