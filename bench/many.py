@@ -221,6 +221,10 @@ def main(argv=None):
                   f"(first call {first:.2f} s)"
                   + (f"  max |w - neurosim| {row['max_weight_diff_vs_neurosim']:.1e}"
                      if "max_weight_diff_vs_neurosim" in row else ""))
+    res["threads"] = threads_speedup(n_train, a.repeats)
+    t = res["threads"]
+    print(f"two threads each training a chapter net: {t['two_threads']:.3f} s vs one after the "
+          f"other {t['sequential']:.3f} s: speed-up {t['speedup']:.2f}x")
     res["load_end"] = _load()
     mem = 37 * 8 * 2 + 8 * 2 * 5 * 2
     res["bytes_per_network"] = mem
@@ -234,6 +238,34 @@ def main(argv=None):
         with open(os.path.join(out, "RESULTS_MANY.md"), "w") as f:
             f.write(markdown(res))
     return res
+
+
+def threads_speedup(n_train, repeats, epochs=20):
+    """Seconds for two ``neurosim.train`` calls in two threads vs one after the other (the
+    kernels release the GIL)."""
+    import threading
+    d = ns.datasets.moons() if n_train is None else ns.datasets.moons(n_samples=n_train)
+
+    def one(s):
+        ns.train(ns.presets.moons_net(seed=s), d.X_train, d.y_train, epochs=epochs, seed=s,
+                 X_test=d.X_test, y_test=d.y_test)
+
+    one(0)
+    seq, par = [], []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        one(1)
+        one(2)
+        seq.append(time.perf_counter() - t0)
+        ts = [threading.Thread(target=one, args=(s,)) for s in (1, 2)]
+        t0 = time.perf_counter()
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+        par.append(time.perf_counter() - t0)
+    s, p = float(np.median(seq)), float(np.median(par))
+    return dict(sequential=s, two_threads=p, speedup=s / p, epochs=epochs)
 
 
 def markdown(res):
@@ -254,8 +286,13 @@ def markdown(res):
             ratio = f"{r['cups'] / base:.1f}" if base else "–"
             lines.append(f"| {k} | {r['system']} | {r['seconds']:.3f} | {r['cups']:.3g} | "
                          f"{ratio} | {r['first_call']:.2f} |")
+    t = res["threads"]
     lines += ["", f"Memory per network in `train_many`: about {res['bytes_per_network']} "
-              "bytes plus its history rows."]
+              "bytes plus its history rows.", "",
+              f"Threads: two `neurosim.train` calls (chapter net, {t['epochs']} epochs each, "
+              f"test set every epoch) in two threads took {t['two_threads']:.3f} s against "
+              f"{t['sequential']:.3f} s one after the other: **{t['speedup']:.2f}×** (the "
+              "kernels release the GIL)."]
     return "\n".join(lines) + "\n"
 
 

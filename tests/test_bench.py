@@ -105,3 +105,16 @@ def test_missing_torch_drops_the_column_with_a_note(tmp_path, monkeypatch):
     assert len(torch_rows) == 1 and "not installed" in torch_rows[0]["note"]
     assert "us_per_step" not in torch_rows[0] and res["agreement_ok"] is True
     assert "torch not installed" in (tmp_path / "RESULTS.md").read_text()
+
+
+def test_many_networks_bench_runs_quick_and_agrees(tmp_path):
+    import many
+    res = many.main(["--quick", "--repeats", "1", "--skip", "torch", "--out", str(tmp_path)])
+    systems = {r["system"] for r in res["rows"]}
+    assert {"neurosim train_many", "neurosim one at a time"} <= systems
+    for r in res["rows"]:
+        assert r["cups"] > 0
+        if "max_weight_diff_vs_neurosim" in r:       # same weights as train_many
+            assert r["max_weight_diff_vs_neurosim"] < 1e-9
+    assert (tmp_path / "RESULTS_MANY.md").read_text().startswith("# Many networks at once")
+    assert res["threads"]["speedup"] > 0
