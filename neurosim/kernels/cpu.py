@@ -48,7 +48,7 @@ by a single bit):
   than inlined at every site, which saved a third of that at no measurable cost.
   ``cache=True`` makes it a one-off per machine (see the cold-start table of the bench).
 * ``error_model="numpy"`` drops Python's division-by-zero checks (no division here can
-  be by zero: sigmoid's ``1 + e^-z >= 1``, bce's guard on ``o (1 - o)``).
+  be by zero: sigmoid's ``1 + e^-z >= 1``; bce's delta divides by nothing).
 * No ``fastmath``: sums keep their order, so the kernels stay bit-for-bit equal to the
   recording kernel in :mod:`neurosim.kernels.tracing` and close to CUDA's.
 """
@@ -57,7 +57,8 @@ import math
 import numpy as np
 from numba import njit
 
-from .._scalar import (BCE, QUADRATIC, RELU, SOFTMAX_CE, activate, derivative, softplus)
+from .._scalar import (BCE, QUADRATIC, RELU, SOFTMAX_CE, activate, bce_delta, bce_loss,
+                       derivative)
 
 
 # ---------------------------------------------------------------------------------------
@@ -118,7 +119,9 @@ def output_deltas(loss, act, outputs, z, out, t, delta, g, want_E=True):
 
     quadratic: E = 1/2 sum (o - t)^2, delta = o - t.
     bce (sigmoid outputs): E = -[t log o + (1-t) log(1-o)] computed from z as
-    softplus(z) - t z; g = o - t exactly, delta = g / (o (1 - o)).
+    t softplus(-z) + (1-t) softplus(z); g = o - t exactly; delta = g / (o (1 - o)) computed
+    from z as -t (1 + e^-z) + (1-t) (1 + e^z) (:func:`~neurosim._scalar.bce_delta`: no
+    division by a rounded o (1 - o); huge, or inf, at saturation, which is the truth).
     softmax_ce (identity outputs = logits): p = softmax(o), E = -sum t log p,
     delta = g = p - t.
     """
@@ -144,11 +147,9 @@ def output_deltas(loss, act, outputs, z, out, t, delta, g, want_E=True):
         for k in range(m):
             j = outputs[k]
             if want_E:
-                E += softplus(z[j]) - t[k] * z[j]
-            gj = out[j] - t[k]
-            g[j] = gj
-            den = out[j] * (1.0 - out[j])
-            delta[j] = gj / den if den > 1e-300 else gj * 1e300
+                E += bce_loss(z[j], t[k])
+            g[j] = out[j] - t[k]
+            delta[j] = bce_delta(z[j], t[k])
     else:
         for k in range(m):
             j = outputs[k]
