@@ -60,6 +60,10 @@ def _net_parts(net):
     if not np.all(np.isfinite(net.weights)):
         raise ValueError("the network's weights are not all finite (did training "
                          "diverge?); such a network cannot be saved")
+    for k in ("z", "outs", "deltas"):
+        if np.any(np.isnan(getattr(net, k))):
+            raise ValueError(f"the network's {k} from the last pass holds NaN (an overflow "
+                             "in that pass); run forward on a finite sample before saving")
     names = net.neuron_names
     roles = [net.role(nm) for nm in names]
     meta = {
@@ -383,6 +387,10 @@ def _json_depth(raw):
 def _parse_json(raw, budget, what="the metadata"):
     """Parse JSON bytes after checking that the parse fits in ``budget`` bytes and that
     the nesting is at most :data:`MAX_DEPTH`."""
+    need = len(raw) * (2 if raw.isascii() else 5)    # the bytes and their text
+    if need > budget:
+        raise _Bad(f"{what} ({len(raw)} bytes) would take {need} bytes to decode, more "
+                   f"than max_bytes allows ({max(budget, 0)} bytes left)")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
@@ -452,11 +460,14 @@ def _check_rebuild_cost(meta, data_bytes, max_bytes):
 
 def _read_json(path, max_bytes):
     size = os.path.getsize(path)
-    if size > max_bytes:
-        raise _Bad(f"{size} bytes, more than max_bytes={max_bytes}")
+    if 2 * size > max_bytes:                        # the bytes and at least their text
+        raise _Bad(f"{size} bytes, which take at least {2 * size} to read as JSON, more "
+                   f"than max_bytes={max_bytes}")
     with open(path, "rb") as f:
-        raw = f.read()
-    doc = _parse_json(raw, max_bytes - len(raw), "the document")
+        raw = f.read(size + 1)
+    if len(raw) > size:
+        raise _Bad("the file grew while it was read")
+    doc = _parse_json(raw, max_bytes, "the document")
     del raw
     if not isinstance(doc, dict):
         raise _Bad("the document must be a JSON object")
@@ -569,6 +580,9 @@ def _rebuild(meta, arrays):
         raise _Bad("edge indexes out of range")
     if not np.all(np.isfinite(w)):
         raise _Bad("edge weights must be finite")
+    for k, a in state.items():      # inf is possible (a saturated bce delta), NaN is not
+        if np.any(np.isnan(a)):
+            raise _Bad(f"the stored {k} holds NaN")
     try:                        # index arrays, not a list of millions of edge tuples
         net = Network._from_index_arrays(neurons, src, dst, w, inputs=inputs,
                                          outputs=outputs, hidden=hidden,
@@ -655,9 +669,9 @@ def _rebuild_history(h, arrays, net):
                and f.default_factory is dataclasses.MISSING]
     if missing:
         raise _Bad(f"history fields missing: {missing}")
-    e = len(kw["epoch_time"])
     if kw["epoch_time"].ndim != 1:
         raise _Bad("history.epoch_time must be 1-d")
+    e = len(kw["epoch_time"])
     for name in ("train_loss", "train_acc", "test_loss", "test_acc"):
         a = kw.get(name)
         if a is not None and a.shape != (e + 1,):
