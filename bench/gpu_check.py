@@ -38,7 +38,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 import neurosim as ns                     # noqa: E402
-from neurosim import config, engine       # noqa: E402
+from neurosim import config               # noqa: E402
+from neurosim.backends.cpu import no_record, scratch  # noqa: E402
 from neurosim.kernels import cpu          # noqa: E402
 
 FULL = dict(chapter_samples=1536, many_nets=10_000, many_cpu_nets=10_000, mid=1024,
@@ -90,12 +91,10 @@ def rel_diff(a, b):
 
 def cpu_epoch(net, X, T, perm, lr, batch, w):
     """One epoch of the CPU kernel on weights ``w`` (in place); returns seconds."""
-    z, out, delta, g = engine.scratch(net)
-    grad = np.zeros(net.n_edges, dtype=net.dtype)
+    S, grad = scratch(net), np.zeros(net.n_edges, dtype=net.dtype)
     t0 = time.perf_counter()
-    cpu.train_epoch(X, T, perm, net.dtype.type(lr), batch, False, net.loss, net.n_inputs,
-                    net.act, net.is_output, net.output_idx, net.run_ptr, net.run_edge,
-                    net.run_src, net.run_len, w, z, out, delta, g, grad)
+    cpu.train_epoch(X, T, perm, net.dtype.type(lr), batch, False, net.loss, net.topo, w, S,
+                    grad, no_record(net))
     return time.perf_counter() - t0
 
 
@@ -128,7 +127,7 @@ def check_equality(nc, n_nets, results):
                 elif mode == "many networks":
                     W = net.weights[None, :] + rng.normal(0, 0.2, (3, net.n_edges))
                     lrs = [0.05, 0.1, 0.2]
-                    h = nc.train_many(net, X, T, lr=lrs, epochs=2, weights=W, seed=s)
+                    h = ns.train_many(net, X, T, lr=lrs, epochs=2, weights=W, seed=s, device="cuda")
                     diff = 0.0
                     for k in range(3):
                         c = net.copy()
@@ -161,12 +160,12 @@ def time_gpu_epoch(nc, net, X, T, batch, compile_X):
     """(compile seconds, epoch seconds) of TrainState on X; compile measured on compile_X."""
     Tc = T[:len(compile_X)]
     t0 = time.perf_counter()
-    warm = nc.TrainState(net, compile_X, Tc, batch)
+    warm = nc.Trainer(net, compile_X, Tc, batch)
     warm.epoch(np.arange(len(compile_X)), 0.01)
     compile_s = time.perf_counter() - t0
-    st = nc.TrainState(net, X, T, batch)
+    st = nc.Trainer(net, X, T, batch)
     st.epoch(np.arange(len(X)), 0.01)              # first run on this data: allocations
-    st = nc.TrainState(net, X, T, batch)
+    st = nc.Trainer(net, X, T, batch)
     t0 = time.perf_counter()
     st.epoch(np.arange(len(X)), 0.01)
     return compile_s, time.perf_counter() - t0, st.mode
@@ -204,9 +203,9 @@ def timing(nc, S, dtype, results):
     W = net.weights[None, :] + rng.normal(0, 0.05, (k, net.n_edges))
     lrs = np.geomspace(0.005, 0.5, k)
     t0 = time.perf_counter()
-    nc.train_many(net, X[:4], T[:4], lr=lrs[:2], weights=W[:2], epochs=1, shuffle=False)
+    ns.train_many(net, X[:4], T[:4], lr=lrs[:2], weights=W[:2], epochs=1, shuffle=False, device="cuda")
     compiles.append(("many networks (train + evaluate kernels)", time.perf_counter() - t0))
-    h = nc.train_many(net, X, T, lr=lrs, weights=W, epochs=1, shuffle=False)
+    h = ns.train_many(net, X, T, lr=lrs, weights=W, epochs=1, shuffle=False, device="cuda")
     t_gpu = h.train_time
     kc = S["many_cpu_nets"]
     t_cpu = sum(cpu_epoch(net, X, T, np.arange(n), lrs[i], 1, W[i].astype(dtype))
@@ -277,7 +276,7 @@ def record_signatures(path):
     """On the simulator: run every driver path, both dtypes, and write the argument types of
     every kernel launch to ``path`` (JSON)."""
     import json
-    import neurosim.cuda as nc
+    import neurosim.backends.cuda as nc
     from neurosim.kernels import cuda as K
     sys.setswitchinterval(5e-5)
     sigs = {}
@@ -324,7 +323,7 @@ def record_signatures(path):
                     for skip in (False, True):
                         ns.train(net.copy(), X, T, lr=0.1, epochs=1, batch_size=batch,
                                  skip_zero_error=skip, device="cuda")
-            nc.train_many(net, X, T, lr=[0.1, 0.2], epochs=1, X_test=X, y_test=T)
+            ns.train_many(net, X, T, lr=[0.1, 0.2], epochs=1, X_test=X, y_test=T, device="cuda")
     with open(path, "w") as f:
         json.dump({k: sorted(v) for k, v in sigs.items()}, f)
     missing = [k for k in KERNELS if k not in sigs]
@@ -398,7 +397,7 @@ def main(argv=None):
         print(f"ptx: {'all kernels compiled' if not bad else f'{bad} FAILED'}")
         return 1 if bad else 0
     t_start = time.perf_counter()
-    import neurosim.cuda as nc
+    import neurosim.backends.cuda as nc
     if args.tiny:
         config.THREADS_PER_BLOCK = 4
         config.BLOCK_THREADS = 4

@@ -1,33 +1,34 @@
 """neurosim: a neuron-level backpropagation simulator (Glassner, *Deep Learning: A Visual
 Approach*, chapter 14), compiled with Numba.
 
-Layers, imports pointing one way: ``graph`` (names, edge list, indexes) -> ``kernels``
-(arrays only) -> ``engine`` (drivers) -> the API here (training, tracing, plots, CLI).
+Layers, each importing only from those below it (enforced by tests/test_layers.py):
+checks, config -> kernels -> graph, presets, datasets, inputs -> backends -> ops ->
+training -> tracing, numgrad, curves, sweeps -> plots -> demo, io, sklearn, interop, cli.
 """
 import importlib
 
 from . import datasets, presets
-from .engine import (backward, evaluate, forward, gradient, predict, predict_proba, step,
-                     update)
 from .graph import Network
-from .training import DivergenceError, History, train
+from .ops import backward, evaluate, forward, gradient, predict, predict_proba, step, update
+from .training import DivergenceError, History, ManyHistory, train, train_many
 
 __version__ = "0.1.0"
 
 # Names served lazily from modules that pull in heavier dependencies.
 _LAZY = {
     "trace": "neurosim.tracing", "Trace": "neurosim.tracing",
-    "gradcheck": "neurosim.tracing", "error_curve": "neurosim.tracing",
-    "slow_learn": "neurosim.slow",
+    "gradcheck": "neurosim.numgrad", "error_curve": "neurosim.curves",
+    "slow_learn": "neurosim.training",
     "sweep": "neurosim.sweeps",
     "save": "neurosim.io", "load": "neurosim.io",
 }
-_SUBMODULES = ("plots", "cuda", "sklearn", "io", "interop", "bench", "sweeps", "tracing",
-               "slow", "curves", "demo")
+_SUBMODULES = ("plots", "backends", "sklearn", "io", "interop", "sweeps", "tracing",
+               "numgrad", "curves", "demo", "training", "ops", "checks", "inputs", "config",
+               "kernels")
 
-__all__ = ["Network", "History", "DivergenceError", "train", "forward", "backward",
-           "gradient", "update", "step", "predict", "predict_proba", "evaluate",
-           "datasets", "presets", *_LAZY]
+__all__ = ["Network", "History", "ManyHistory", "DivergenceError", "train", "train_many",
+           "forward", "backward", "gradient", "update", "step", "predict", "predict_proba",
+           "evaluate", "datasets", "presets", *_LAZY]
 
 
 def __getattr__(name):

@@ -36,7 +36,7 @@ MAX_BLOCK_THREADS = 256
 #: by block barriers); a larger one launches one kernel per level and sample (per-sample)
 #: or per level and minibatch (threads over sample x neuron). ``skip_zero_error`` with
 #: ``batch_size > 1`` always uses the single-block kernel (its batches depend on the
-#: errors seen so far, see ``neurosim.cuda``).
+#: errors seen so far, see ``neurosim.backends.cuda``).
 SGD_BLOCK_MAX_EDGES = 4096
 
 #: Samples per launch of ``predict`` (threads over sample x neuron).

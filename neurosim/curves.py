@@ -3,8 +3,8 @@
 :func:`error_curve` sweeps one neuron's output or one weight with everything else frozen
 and returns an :class:`ErrorCurve` that knows the tangent at the current value (its slope
 is the neuron's δ, or the weight's gradient) and can predict the error after a step and
-measure the real one. :func:`plot_error_curve` draws it (matplotlib is imported only
-there). :func:`chapter_example` builds a tiny network whose error curve is exactly the
+measure the real one. :func:`neurosim.plots.plot_error_curve` draws it.
+:func:`chapter_example` builds a tiny network whose error curve is exactly the
 chapter's: E = (P − 1)² at P = −1, slope −4.
 """
 from __future__ import annotations
@@ -13,9 +13,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import engine
-from .kernels import tracing as K
-from .training import _check_int
+from . import ops
+from .backends.cpu import scratch
+from .checks import check_int
+from .inputs import as_inputs, as_targets, check_net
+from .kernels import probe as K
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,10 @@ class ErrorCurve:
         return float(_sweep(self._net, self._x, self._t, self.kind, self.what,
                             np.array([self.at + float(step)]))[0])
 
+    def errors_at(self, values):
+        """The error of the sample at each of ``values`` (the curve re-swept)."""
+        return _sweep(self._net, self._x, self._t, self.kind, self.what, np.asarray(values))
+
     def __repr__(self):
         return (f"ErrorCurve({self.label}: {len(self.values)} values in "
                 f"[{self.values.min():.4g}, {self.values.max():.4g}], at {self.at:.4g}, "
@@ -68,13 +74,11 @@ class ErrorCurve:
 
 
 def _sweep(net, x, t, kind, what, values):
-    z, out, delta, g = engine.scratch(net)
     errors = np.empty(len(values), dtype=net.dtype)
     w = net.weights.copy()
     neuron = net.neuron(what) if kind == "output" else -1
     edge = net.edge(what) if kind == "weight" else -1
-    K.sweep(x, t, net.loss, net.n_inputs, net.act, net.is_output, net.output_idx, net.run_ptr,
-            net.run_edge, net.run_src, net.run_len, w, z, out, delta, g, neuron, edge,
+    K.sweep(x, t, net.loss, net.topo, w, scratch(net), neuron, edge,
             np.ascontiguousarray(values, dtype=net.dtype), errors)
     return errors.astype(float)
 
@@ -104,17 +108,17 @@ def error_curve(net, x, y, what, *, values=None, span=None, num=201):
     -------
     ErrorCurve
     """
-    engine.check_net(net)
+    check_net(net)
     c = net.astype(np.float64)
-    xa = engine.as_inputs(c, x, "x")
+    xa = as_inputs(c, x, "x")
     if xa.shape[0] != 1:
         raise ValueError("error_curve takes one sample")
-    t = engine.as_targets(c, y, 1, "y")[0]
+    t = as_targets(c, y, 1, "y")[0]
     if not isinstance(what, str) or (what not in c.index and what not in c.edge_index):
         raise ValueError(f"{what!r} is neither a neuron nor an edge of this network")
     kind = "output" if what in c.index else "weight"
-    num = _check_int(num, "num", 2)
-    E, grad = engine.gradient(c, xa[0], t)
+    num = check_int(num, "num", 2)
+    E, grad = ops.gradient(c, xa[0], t)
     single = all(len(n) == 1 for n in c.neuron_names)
     if kind == "output":
         j = c.neuron(what)
@@ -166,75 +170,3 @@ def chapter_example():
                              inputs=["X"], outputs=["C", "D"], hidden=["P"],
                              loss="quadratic", bias="b")
     return net, np.array([1.0]), np.array([1.0, 1.0])
-
-
-def plot_error_curve(curve, ax=None, step=None, *, tangent=True, legend=True):
-    """Draw an :class:`ErrorCurve`: the curve, the current point, the tangent whose slope
-    is δ (or the weight's gradient), and for ``step`` the predicted vs actual error.
-
-    Parameters
-    ----------
-    curve : ErrorCurve
-    ax : matplotlib Axes, optional
-        Drawn into a new figure when omitted.
-    step : float or sequence of float, optional
-        Move the value by this much: the tangent's prediction (hollow marker) and the
-        real error (filled marker) are marked and labelled.
-    tangent : bool
-        Draw the tangent line.
-    legend : bool
-
-    Returns
-    -------
-    matplotlib Axes
-    """
-    if not isinstance(curve, ErrorCurve):
-        raise ValueError(f"curve must be an ErrorCurve, got {type(curve).__name__}")
-    if step is None:
-        steps = []
-    else:
-        steps = [step] if np.ndim(step) == 0 else list(step)
-        try:
-            steps = [float(s) for s in steps]
-        except (TypeError, ValueError):
-            raise ValueError(f"step must be a number or numbers, got {step!r}") from None
-        if not all(np.isfinite(steps)):
-            raise ValueError("steps must be finite")
-    from .plots import _new_axes
-    ax = _new_axes(ax, (6.4, 4.4))
-    v, E = curve.values, curve.errors
-    ends = [curve.at + s for s in steps]
-    if ends and (min(ends) < v.min() or max(ends) > v.max()):   # widen to show the steps
-        v = np.linspace(min(v.min(), *ends), max(v.max(), *ends), max(len(v), 201))
-        E = _sweep(curve._net, curve._x, curve._t, curve.kind, curve.what, v)
-    ok = np.isfinite(E)
-    ax.plot(v[ok], E[ok], color="black", lw=2, label="error", zorder=2)
-    lo, hi = (float(E[ok].min()), float(E[ok].max())) if ok.any() else (0.0, 1.0)
-    pad = 0.08 * (hi - lo if hi > lo else 1.0)
-    sym = "δ" if curve.kind == "output" else "∂E/∂w"
-    if tangent:
-        xs = np.array([v.min(), v.max()])
-        ax.plot(xs, curve.tangent(xs), color="tab:green", lw=1.5,
-                label=f"tangent, slope {sym} = {curve.slope + 0.0:.4g}", zorder=3)
-    ax.plot([curve.at], [curve.error], "o", color="tab:orange", ms=9, zorder=5,
-            label=f"now: {curve.label} = {curve.at:.4g}, E = {curve.error:.4g}")
-    for k, s in enumerate(steps):
-        p, a = curve.predicted(s), curve.actual(s)
-        x1 = curve.at + s
-        ax.plot([x1, x1], [p, a], ls=":", color="tab:red", lw=1.2, zorder=4)
-        ax.plot([x1], [p], "o", mfc="white", mec="tab:green", mew=2, ms=8, zorder=6,
-                label=f"step {s:+.3g}: predicted E = {p:.3g} (change {p - curve.error:+.3g})")
-        ax.plot([x1], [a], "s", color="tab:red", ms=7, zorder=6,
-                label=f"step {s:+.3g}: actual E = {a:.3g} (change {a - curve.error:+.3g})")
-        ax.annotate(f"{s:+.3g}", xy=(x1, a), xytext=(6, 6), textcoords="offset points",
-                    fontsize=8, color="tab:red")
-        lo, hi = min(lo, p, a), max(hi, p, a)
-    ax.set_ylim(lo - pad, hi + pad)
-    ax.set_xlim(v.min() - 0.02 * np.ptp(v), v.max() + 0.02 * np.ptp(v))
-    ax.set_xlabel(curve.label + (" (output)" if curve.kind == "output" else " (weight)"))
-    ax.set_ylabel("error E of this sample")
-    ax.set_title(f"Error as {curve.label} changes, everything else frozen")
-    ax.grid(alpha=0.3)
-    if legend:
-        ax.legend(fontsize=8, loc="best")
-    return ax

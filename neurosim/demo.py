@@ -26,9 +26,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import datasets, presets
-from .engine import check_bool, check_lr
-from .sweeps import _check_n_jobs, _check_seed, _check_values
-from .training import History, _check_int, train
+from .checks import check_bool, check_int, check_lr
+from .sweeps import _check_n_jobs, _check_values, check_seed
+from .training import History, train
 
 #: The book's runs: (η, epochs).
 BOOK_RUNS = ((0.5, 21), (0.05, 21), (0.01, 201))
@@ -85,7 +85,7 @@ def _check_runs(runs):
     for r in runs:
         if len(r) != 2:
             raise ValueError(f"each run is a pair (lr, epochs), got {r!r}")
-        out.append((check_lr(r[0]), _check_int(r[1], "epochs", 1)))
+        out.append((check_lr(r[0]), check_int(r[1], "epochs", 1)))
     lrs = [lr for lr, _ in out]
     if len(set(lrs)) != len(lrs):
         raise ValueError(f"learning rates must differ between runs, got {lrs}")
@@ -100,7 +100,7 @@ def _check_seeds(seeds):
         return list(range(int(seeds)))
     if isinstance(seeds, (str, bytes)) or not hasattr(seeds, "__iter__"):
         raise ValueError(f"seeds must be a count or a list of integers, got {seeds!r}")
-    return _check_values(seeds, "seeds", _check_seed)
+    return _check_values(seeds, "seeds", check_seed)
 
 
 # -- the summary ---------------------------------------------------------------------------
@@ -234,7 +234,8 @@ def _lr_tag(lr):
 def _error_curve_figure(out, dpi, files):
     """Figs 14-9/14-10: the chapter's error curve E = (P1 - 1)^2 at P1 = -1, slope -4,
     with the tangent's predictions for steps of 0.5 and 1 against the real errors."""
-    from .curves import chapter_example, error_curve, plot_error_curve
+    from .curves import chapter_example, error_curve
+    from .plots import plot_error_curve
     net, x, t = chapter_example()
     curve = error_curve(net, x, t, "P", span=2.0)
     fig, ax = _figure((6.5, 4.6))
@@ -288,7 +289,7 @@ def _write_figures(out, d, runs, net0, df, dpi, files):
                                         "per epoch")
         _save(fig, out / f"{tag}_weights.png", dpi, files)
     if df is not None:
-        from .sweeps import plot_sweep
+        from .plots import plot_sweep
         lrs = list(dict.fromkeys(df["lr"]))
         n = int(df["seed"].nunique())
         from matplotlib.figure import Figure
@@ -368,12 +369,12 @@ def run_demo(out="neurosim-demo", *, runs=BOOK_RUNS, loss="bce", seed=presets.MO
     runs = _check_runs(runs)
     if loss not in ("bce", "quadratic"):
         raise ValueError(f"loss must be 'bce' or 'quadratic', got {loss!r}")
-    seed = _check_int(seed, "seed", 0)
+    seed = check_int(seed, "seed", 0)
     seeds = _check_seeds(seeds)
     n_jobs = _check_n_jobs(n_jobs)
     for name, val in (("sweep", sweep), ("progress", progress), ("figures", figures)):
         check_bool(val, name)
-    dpi = _check_int(dpi, "dpi", 20)
+    dpi = check_int(dpi, "dpi", 20)
     try:
         out = pathlib.Path(out)
     except TypeError:

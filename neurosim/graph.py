@@ -1,4 +1,4 @@
-"""The network as an explicit edge list (layer 1 of 4: graph -> kernels -> drivers -> API).
+"""The network as an explicit edge list: names, roles, weights and the kernels' index arrays.
 
 A :class:`Network` is a directed acyclic graph of named neurons and one weight per edge.
 Everything the kernels need is a plain NumPy array built here once: roles, activation
@@ -27,8 +27,9 @@ import re
 import numpy as np
 from numba import njit
 
-from ._scalar import (ACTIVATIONS, ACTIVATION_NAMES, BCE, BIAS, HIDDEN, INPUT, LOSSES,
-                      LOSS_NAMES, OUTPUT, ROLE_NAMES, SIGMOID, SOFTMAX_CE, IDENTITY)
+from .checks import check_seed
+from .kernels.neuron import (ACTIVATIONS, ACTIVATION_NAMES, BCE, BIAS, HIDDEN, INPUT, LOSSES,
+                             LOSS_NAMES, OUTPUT, ROLE_NAMES, SIGMOID, SOFTMAX_CE, IDENTITY)
 
 INITS = ("normal", "glorot", "he")
 _NAME_RE = re.compile(r"^[^\s>-][^\s]*$")
@@ -64,8 +65,14 @@ class Network:
     weights : ndarray, shape (n_edges,)
         The live weight array (writing to it changes the network).
     z, outs, deltas : ndarray, shape (n_neurons,)
-        Net input, output and delta of every neuron from the last forward/backward pass
-        (see :func:`neurosim.forward`, :func:`neurosim.backward`).
+        Net input, output and delta (dE/d output) of every neuron from the last
+        forward/backward pass (see :func:`neurosim.forward`, :func:`neurosim.backward`).
+    dedz : ndarray, shape (n_neurons,), or None
+        dE/dz = f'(z) * delta of every neuron from the last backward pass (None before
+        one); the gradient of edge i->j is ``outs[i] * dedz[j]``.
+    topo : tuple
+        The index arrays the kernels take as one bundle: ``(n_inputs, act, is_output,
+        output_idx, run_ptr, run_edge, run_src, run_len, out_ptr, out_edge, src, dst)``.
     """
 
     # Caches built on first use, kept out of the instance __dict__ (so vars(net), which
@@ -102,6 +109,13 @@ class Network:
         self.outs = np.zeros(n, dtype=self.dtype)
         self.deltas = np.zeros(n, dtype=self.dtype)
         self.outs[self.bias] = 1.0
+        self.dedz = None
+        self._set_topo()
+
+    def _set_topo(self):
+        self.topo = (self.n_inputs, self.act, self.is_output, self.output_idx, self.run_ptr,
+                     self.run_edge, self.run_src, self.run_len, self.out_ptr, self.out_edge,
+                     self.src, self.dst)
 
     # -- edge names, built on first use (a list of millions of strings is slow) ------
     @property
@@ -217,7 +231,7 @@ class Network:
         outputs = [_check_name(s) for s in _as_list(outputs, "outputs")]
         bias = _check_name(bias)
         dtype = _check_common(loss, init, dtype)
-        _check_seed(seed)
+        check_seed(seed)
         if not inputs or not outputs:
             raise ValueError("a network needs at least one input and one output")
         declared = inputs + outputs + [bias]
@@ -385,7 +399,7 @@ class Network:
             sizes = list(sizes)
         except TypeError:
             raise ValueError(f"sizes must be a list of layer sizes, got {sizes!r}") from None
-        _check_seed(seed)
+        check_seed(seed)
         if len(sizes) < 2 or any(isinstance(s, bool) or not isinstance(s, (int, np.integer))
                                  or s < 1 for s in sizes):
             raise ValueError(f"sizes must be >= 2 positive integers, got {sizes}")
@@ -544,6 +558,7 @@ class Network:
                 v = type(v)(v)
             setattr(net, k, v)
         net.dtype = dtype
+        net._set_topo()                                # over the copy's own arrays
         try:
             net._edge_name_cache = self._edge_name_cache      # immutable once built
         except AttributeError:
@@ -567,7 +582,7 @@ class Network:
         return self.n_edges
 
 
-_FLOAT_STATE = ("weights", "z", "outs", "deltas", "_g")
+_FLOAT_STATE = ("weights", "z", "outs", "deltas", "dedz")
 
 
 class _EdgeIndex:
@@ -655,14 +670,6 @@ def _finite_in(w, dtype):
     """Whether (finite) values stay finite in ``dtype`` (1e39 does not in float32)."""
     with np.errstate(over="ignore"):
         return np.isfinite(np.asarray(w, dtype=dtype))
-
-
-def _check_seed(seed):
-    if not (seed is None or isinstance(seed, np.random.Generator)
-            or (isinstance(seed, (int, np.integer)) and not isinstance(seed, bool)
-                and seed >= 0)):
-        raise ValueError(f"seed must be None, an integer >= 0 or a numpy Generator, "
-                         f"got {seed!r}")
 
 
 def _check_common(loss, init, dtype):

@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._scalar import ACTIVATIONS, LOSSES
-from .engine import check_net
 from .graph import Network
+from .inputs import check_net
+from .kernels.neuron import ACTIVATIONS, LOSSES
 
 _TORCH_ACT = {"relu": "ReLU", "leaky_relu": "LeakyReLU", "sigmoid": "Sigmoid",
               "tanh": "Tanh"}
@@ -129,7 +129,7 @@ def to_torch(net):
     for prev, cur, has_bias, act, _ in plan:
         mods.append(nn.Linear(len(prev), len(cur), bias=has_bias, dtype=dtype))
         if act == "leaky_relu":
-            from ._scalar import LEAKY_SLOPE
+            from .kernels.neuron import LEAKY_SLOPE
             mods.append(nn.LeakyReLU(LEAKY_SLOPE))
         elif act != "identity":
             mods.append(getattr(nn, _TORCH_ACT[act])())
@@ -214,7 +214,7 @@ def _act_of(m, nn):
     if isinstance(m, nn.ReLU):
         return "relu"
     if isinstance(m, nn.LeakyReLU):
-        from ._scalar import LEAKY_SLOPE
+        from .kernels.neuron import LEAKY_SLOPE
         return "leaky_relu" if m.negative_slope == LEAKY_SLOPE else None
     if isinstance(m, nn.Sigmoid):
         return "sigmoid"

@@ -31,9 +31,10 @@ import zlib
 
 import numpy as np
 
-from .engine import check_net
+from .checks import check_int
 from .graph import Network
-from .training import History, _check_int
+from .inputs import check_net
+from .training import History, Records
 
 FORMAT = "neurosim-network"
 VERSION = 1
@@ -103,7 +104,6 @@ def _history_parts(hist, net):
     for name in _HIST_FIELDS:
         v = getattr(hist, name)
         if name == "records":
-            from .tracing import Records
             if isinstance(v, Records):          # what train(..., record=...) stores
                 if not v or any(nm not in net.index for nm in v):
                     raise ValueError("history.records must name neurons of the network")
@@ -705,8 +705,7 @@ def _rebuild_history(h, arrays, net):
 
 
 def _rebuild_records(meta, arrays, net, epochs):
-    """A :class:`~neurosim.tracing.Records` from its metadata and four arrays, checked."""
-    from .tracing import Records
+    """A :class:`~neurosim.training.Records` from its metadata and four arrays, checked."""
     names = meta.get("neurons")
     if set(meta) != {"neurons"} or not isinstance(names, list) or not names \
             or not all(isinstance(nm, str) and nm in net.index for nm in names) \
@@ -757,7 +756,7 @@ def load(path, *, with_history=False, max_bytes=MAX_BYTES):
     """
     if not isinstance(path, (str, os.PathLike)) or not str(path):
         raise ValueError(f"path must be a file name, got {path!r}")
-    max_bytes = _check_int(max_bytes, "max_bytes", 1)
+    max_bytes = check_int(max_bytes, "max_bytes", 1)
     if not isinstance(with_history, bool):
         raise ValueError(f"with_history must be True or False, got {with_history!r}")
     if not os.path.isfile(path):

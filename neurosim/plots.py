@@ -14,18 +14,18 @@ functions, so ``import neurosim`` never pulls it in.
 :func:`plot_weights`     every weight per epoch, the most-moved highlighted (14-32, 35, 38)
 :func:`plot_network`     the network with each neuron's output and delta and each
                          edge's weight written on it (14-5, 14-6, 14-22, 14-29)
-``plot_error_curve``     an error curve with its tangent (14-9, 14-10); lives in
-                         :mod:`neurosim.curves`, re-exported here
-``plot_sweep``           a seed sweep's accuracy distribution; lives in
-                         :mod:`neurosim.sweeps`, re-exported here
+:func:`plot_error_curve` an error curve with its tangent (14-9, 14-10)
+:func:`plot_sweep`       a seed sweep's accuracy distribution per epoch
 =======================  ===========================================================
 """
 from __future__ import annotations
 
 import numpy as np
 
-from .curves import plot_error_curve
-from .sweeps import plot_sweep
+from . import ops
+from .checks import check_int
+from .curves import ErrorCurve
+from .inputs import as_inputs, as_targets, check_net
 
 #: Colours of class 0 and class 1 (points), and their light versions (regions).
 CLASS_COLORS = ("#1f77b4", "#ff7f0e")
@@ -147,7 +147,6 @@ def plot_boundary(net, X, y, ax=None, *, step=0.01, margin=0.5, threshold=0.5,
         With one filled contour set (the regions; ``ax.collections``) and, where the output
         crosses the threshold, a contour line at it.
     """
-    from .engine import check_net, predict_proba
     check_net(net)
     X, y = _points(X, y)
     if net.n_inputs != 2:
@@ -163,7 +162,7 @@ def plot_boundary(net, X, y, ax=None, *, step=0.01, margin=0.5, threshold=0.5,
     if gx.size * gy.size > 4_000_000:
         raise ValueError(f"grid of {gx.size} x {gy.size} points is too fine; raise step")
     xx, yy = np.meshgrid(gx, gy)
-    P = predict_proba(net, np.column_stack([xx.ravel(), yy.ravel()]))
+    P = ops.predict_proba(net, np.column_stack([xx.ravel(), yy.ravel()]))
     if P.shape[1] == 1:
         p = P[:, 0].reshape(xx.shape)
         cls = np.where(np.isfinite(p), (p >= threshold).astype(float), np.nan)
@@ -282,8 +281,7 @@ def plot_weights(history, ax=None, *, highlight=6, title="Weights", legend=True)
         With exactly ``n_edges`` lines, highlighted ones first.
     """
     _check_history(history)
-    from .training import _check_int
-    highlight = _check_int(highlight, "highlight", 0)
+    highlight = check_int(highlight, "highlight", 0)
     W = np.asarray(history.weights, dtype=float)
     names = list(history.edge_names)
     with np.errstate(invalid="ignore"):
@@ -366,27 +364,26 @@ def plot_network(net, ax=None, *, x=None, y=None, outputs=True, deltas=True, wei
     matplotlib Axes
         One circle patch per drawn neuron, one line per edge not from the bias neuron.
     """
-    from . import engine
-    engine.check_net(net)
+    check_net(net)
     if isinstance(digits, bool) or not isinstance(digits, (int, np.integer)) \
             or not 0 <= digits <= 6:
         raise ValueError(f"digits must be an integer in 0..6, got {digits!r}")
     if y is not None and x is None:
         raise ValueError("give x with y: the deltas need a forward pass of that sample")
     if x is not None:                     # check the sample before the passes change net
-        if engine.as_inputs(net, x, "x").shape[0] != 1:
+        if as_inputs(net, x, "x").shape[0] != 1:
             raise ValueError("x must be one sample")
         if y is not None:
-            engine.as_targets(net, y, 1, "y")
+            as_targets(net, y, 1, "y")
     from matplotlib.patches import Circle
     pos = _layout(net)
     n_cols = int(max(c for c, _ in pos.values())) + 1
     n_rows = max(sum(1 for c, _ in pos.values() if c == k) for k in range(n_cols))
     ax = _new_axes(ax, (2.6 * n_cols + 0.5, 1.45 * n_rows + 1.0))
     if x is not None:
-        engine.forward(net, x)
+        ops.forward(net, x)
         if y is not None:
-            engine.backward(net, y)
+            ops.backward(net, y)
         else:
             deltas = False
     sx, sy = 3.0, 1.6                                 # data units per column / row
@@ -461,3 +458,136 @@ def plot_network(net, ax=None, *, x=None, y=None, outputs=True, deltas=True, wei
             + f" network, {net.n_edges} edges")
     ax.set_title(title)
     return ax
+
+
+def plot_error_curve(curve, ax=None, step=None, *, tangent=True, legend=True):
+    """Draw an :class:`ErrorCurve`: the curve, the current point, the tangent whose slope
+    is δ (or the weight's gradient), and for ``step`` the predicted vs actual error.
+
+    Parameters
+    ----------
+    curve : ErrorCurve
+    ax : matplotlib Axes, optional
+        Drawn into a new figure when omitted.
+    step : float or sequence of float, optional
+        Move the value by this much: the tangent's prediction (hollow marker) and the
+        real error (filled marker) are marked and labelled.
+    tangent : bool
+        Draw the tangent line.
+    legend : bool
+
+    Returns
+    -------
+    matplotlib Axes
+    """
+    if not isinstance(curve, ErrorCurve):
+        raise ValueError(f"curve must be an ErrorCurve, got {type(curve).__name__}")
+    if step is None:
+        steps = []
+    else:
+        steps = [step] if np.ndim(step) == 0 else list(step)
+        try:
+            steps = [float(s) for s in steps]
+        except (TypeError, ValueError):
+            raise ValueError(f"step must be a number or numbers, got {step!r}") from None
+        if not all(np.isfinite(steps)):
+            raise ValueError("steps must be finite")
+    ax = _new_axes(ax, (6.4, 4.4))
+    v, E = curve.values, curve.errors
+    ends = [curve.at + s for s in steps]
+    if ends and (min(ends) < v.min() or max(ends) > v.max()):   # widen to show the steps
+        v = np.linspace(min(v.min(), *ends), max(v.max(), *ends), max(len(v), 201))
+        E = curve.errors_at(v)
+    ok = np.isfinite(E)
+    ax.plot(v[ok], E[ok], color="black", lw=2, label="error", zorder=2)
+    lo, hi = (float(E[ok].min()), float(E[ok].max())) if ok.any() else (0.0, 1.0)
+    pad = 0.08 * (hi - lo if hi > lo else 1.0)
+    sym = "δ" if curve.kind == "output" else "∂E/∂w"
+    if tangent:
+        xs = np.array([v.min(), v.max()])
+        ax.plot(xs, curve.tangent(xs), color="tab:green", lw=1.5,
+                label=f"tangent, slope {sym} = {curve.slope + 0.0:.4g}", zorder=3)
+    ax.plot([curve.at], [curve.error], "o", color="tab:orange", ms=9, zorder=5,
+            label=f"now: {curve.label} = {curve.at:.4g}, E = {curve.error:.4g}")
+    for k, s in enumerate(steps):
+        p, a = curve.predicted(s), curve.actual(s)
+        x1 = curve.at + s
+        ax.plot([x1, x1], [p, a], ls=":", color="tab:red", lw=1.2, zorder=4)
+        ax.plot([x1], [p], "o", mfc="white", mec="tab:green", mew=2, ms=8, zorder=6,
+                label=f"step {s:+.3g}: predicted E = {p:.3g} (change {p - curve.error:+.3g})")
+        ax.plot([x1], [a], "s", color="tab:red", ms=7, zorder=6,
+                label=f"step {s:+.3g}: actual E = {a:.3g} (change {a - curve.error:+.3g})")
+        ax.annotate(f"{s:+.3g}", xy=(x1, a), xytext=(6, 6), textcoords="offset points",
+                    fontsize=8, color="tab:red")
+        lo, hi = min(lo, p, a), max(hi, p, a)
+    ax.set_ylim(lo - pad, hi + pad)
+    ax.set_xlim(v.min() - 0.02 * np.ptp(v), v.max() + 0.02 * np.ptp(v))
+    ax.set_xlabel(curve.label + (" (output)" if curve.kind == "output" else " (weight)"))
+    ax.set_ylabel("error E of this sample")
+    ax.set_title(f"Error as {curve.label} changes, everything else frozen")
+    ax.grid(alpha=0.3)
+    if legend:
+        ax.legend(fontsize=8, loc="best")
+    return ax
+
+
+def plot_sweep(df, ax=None, acc=1.0, which="test", band=(10, 90)):
+    """Plot a sweep: median accuracy with a percentile band, and the fraction of runs at
+    ``acc``, per epoch, one colour per (topology, lr).
+
+    Parameters
+    ----------
+    df : DataFrame
+        The result of :func:`neurosim.sweep`.
+    ax : matplotlib Axes or pair of Axes, optional
+        Two Axes: the accuracy band goes on the first, the fraction on the second. One
+        Axes: the accuracy band only. None: a new figure with two Axes.
+    acc, which, band
+        As for :func:`neurosim.sweeps.summarize`.
+
+    Returns
+    -------
+    Axes or ndarray of two Axes
+        What was drawn on.
+    """
+    from .sweeps import summarize
+    s = summarize(df, acc=acc, which=which, band=band)
+    import matplotlib
+    if ax is None:
+        import matplotlib.pyplot as plt
+        fig, axes = plt.subplots(1, 2, figsize=(11, 4), constrained_layout=True)
+    else:
+        axes = np.atleast_1d(np.asarray(ax, dtype=object))
+        if axes.ndim != 1 or len(axes) not in (1, 2) or not all(
+                hasattr(a, "fill_between") for a in axes):
+            raise ValueError("ax must be a matplotlib Axes or a pair of them")
+    multi = s["topology"].nunique() > 1
+    n_runs = int(s["n_runs"].max())
+    keys = list(dict.fromkeys(zip(s["topology"], s["lr"])))
+    cmap = matplotlib.colormaps["tab10" if len(keys) <= 10 else "viridis"]
+    for k, (topo, lr) in enumerate(keys):
+        g = s[(s["topology"] == topo) & (s["lr"] == lr)]
+        color = cmap(k if len(keys) <= 10 else k / (len(keys) - 1))
+        label = f"{topo} η={lr:g}" if multi else f"η={lr:g}"
+        a0 = axes[0]
+        a0.plot(g["epoch"], g["median_acc"], color=color, lw=2, label=label)
+        a0.fill_between(g["epoch"], g["lo_acc"], g["hi_acc"], color=color, alpha=0.2, lw=0)
+        if len(axes) > 1:
+            axes[1].plot(g["epoch"], g["frac_reached"], color=color, lw=2, label=label,
+                         drawstyle="steps-post")
+    from matplotlib.ticker import MaxNLocator
+    for a in axes:
+        a.xaxis.set_major_locator(MaxNLocator(integer=True))      # epochs are whole
+    lo, hi = band
+    axes[0].set(xlabel="epoch", ylabel=f"{which} accuracy",
+                title=f"median {which} accuracy, {lo:g}th-{hi:g}th percentile band "
+                      f"({n_runs} seeds)")
+    axes[0].set_ylim(-0.02, 1.02)
+    axes[0].legend(loc="lower right")
+    if len(axes) > 1:
+        axes[1].set(xlabel="epoch", ylabel="fraction of runs",
+                    title=f"fraction of runs at {which} accuracy ≥ {acc:.0%}")
+        axes[1].set_ylim(-0.02, 1.02)
+        axes[1].legend(loc="upper left")
+    single = ax is not None and not isinstance(ax, (list, tuple, np.ndarray))
+    return axes[0] if single else axes

@@ -9,7 +9,12 @@
                    binary cross-entropy, N(0, 0.05) weights and zero biases: 28 weights
                    + 9 biases = 37 edges.
 =================  =================================================================
+
+:class:`Preset` and :class:`Layered` are picklable ``seed -> Network`` builders (for
+sweeps, worker processes and the command line).
 """
+import inspect
+
 import numpy as np
 
 from .graph import Network
@@ -71,3 +76,38 @@ def preset(name, **kw):
     if name not in PRESETS:
         raise ValueError(f"unknown preset {name!r}; choose one of {sorted(PRESETS)}")
     return PRESETS[name](**kw)
+
+
+class Preset:
+    """A picklable ``seed -> Network`` for a preset name."""
+
+    def __init__(self, name):
+        if name not in PRESETS:
+            raise ValueError(f"unknown preset {name!r}; choose one of {sorted(PRESETS)}")
+        self.name = name
+
+    def __call__(self, seed):
+        fn = PRESETS[self.name]
+        if "seed" in inspect.signature(fn).parameters:
+            return fn(seed=seed)
+        return fn()          # fixed weights (four-neuron): the seed only shuffles
+
+
+class Layered:
+    """A picklable ``seed -> Network.layered(sizes, seed=seed)``.
+
+    One output: ReLU hidden layers, a sigmoid output and binary cross-entropy (the moons
+    net's recipe). Several outputs: identity outputs with ``softmax_ce``.
+    """
+
+    def __init__(self, sizes):
+        self.sizes = [int(s) for s in sizes]
+        Network.layered(self.sizes, seed=0, **self._kw())     # validates the sizes
+
+    def _kw(self):
+        if self.sizes[-1] == 1:
+            return dict(hidden="relu", output="sigmoid", loss="bce")
+        return dict(hidden="relu", output="identity", loss="softmax_ce")
+
+    def __call__(self, seed):
+        return Network.layered(self.sizes, seed=seed, **self._kw())

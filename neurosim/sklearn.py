@@ -25,10 +25,11 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from . import engine
-from ._scalar import ACTIVATIONS
+from . import ops
+from .checks import check_bool, check_int, check_lr
 from .graph import INITS, Network
-from .training import _check_int, train
+from .kernels.neuron import ACTIVATIONS
+from .training import train
 
 
 def _all_or_nothing(method):
@@ -68,10 +69,10 @@ class _NeuronNetBase(BaseEstimator):
     # -- settings -------------------------------------------------------------------------
     def _check_params(self):
         """Validate every setting (raising ValueError) before anything is changed."""
-        engine.check_lr(self.lr)
-        _check_int(self.epochs, "epochs", 0)
-        _check_int(self.batch_size, "batch_size", 1)
-        engine.check_bool(self.shuffle, "shuffle")
+        check_lr(self.lr)
+        check_int(self.epochs, "epochs", 0)
+        check_int(self.batch_size, "batch_size", 1)
+        check_bool(self.shuffle, "shuffle")
         if self.network is not None:
             if not isinstance(self.network, Network):
                 raise ValueError("network must be a neurosim.Network or None, got "
@@ -128,7 +129,7 @@ class _NeuronNetBase(BaseEstimator):
     def _forward(self, X):
         check_is_fitted(self, "network_")
         X = self._check_X(X, reset=False)
-        return engine.predict(self.network_, X)
+        return ops.predict(self.network_, X)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -274,7 +275,7 @@ class NeuronNetClassifier(ClassifierMixin, _NeuronNetBase):
         """Class probabilities, shape (n_samples, n_classes)."""
         check_is_fitted(self, "network_")
         X = self._check_X(X, reset=False)
-        P = engine.predict_proba(self.network_, X).astype(np.float64)
+        P = ops.predict_proba(self.network_, X).astype(np.float64)
         if len(self.classes_) == 2:
             P = np.column_stack([1.0 - P[:, 0], P[:, 0]])
         return P

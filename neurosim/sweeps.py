@@ -15,56 +15,22 @@ into distributions -- the book's single run is one draw from them.
 from __future__ import annotations
 
 import contextlib
-import inspect
 import math
 import warnings
 
 import numpy as np
 
-from . import engine, presets
+from . import backends, presets
+from .checks import check_bool, check_int, check_lr
 from .graph import Network
-from .training import _check_int, train
+from .inputs import as_inputs, as_targets
+from .training import train, train_many
 
 COLUMNS = ["topology", "lr", "seed", "epoch", "train_loss", "train_acc", "test_loss",
            "test_acc", "train_time", "diverged"]
 
 
 # -- topologies ----------------------------------------------------------------------------
-class _Preset:
-    """A picklable ``seed -> Network`` for a preset name."""
-
-    def __init__(self, name):
-        if name not in presets.PRESETS:
-            raise ValueError(f"unknown preset {name!r}; choose one of {sorted(presets.PRESETS)}")
-        self.name = name
-
-    def __call__(self, seed):
-        fn = presets.PRESETS[self.name]
-        if "seed" in inspect.signature(fn).parameters:
-            return fn(seed=seed)
-        return fn()          # fixed weights (four-neuron): the seed only shuffles
-
-
-class _Layered:
-    """A picklable ``seed -> Network.layered(sizes, seed=seed)``.
-
-    One output: ReLU hidden layers, a sigmoid output and binary cross-entropy (the moons
-    net's recipe). Several outputs: identity outputs with ``softmax_ce``.
-    """
-
-    def __init__(self, sizes):
-        self.sizes = [int(s) for s in sizes]
-        Network.layered(self.sizes, seed=0, **self._kw())     # validates the sizes
-
-    def _kw(self):
-        if self.sizes[-1] == 1:
-            return dict(hidden="relu", output="sigmoid", loss="bce")
-        return dict(hidden="relu", output="identity", loss="softmax_ce")
-
-    def __call__(self, seed):
-        return Network.layered(self.sizes, seed=seed, **self._kw())
-
-
 def _is_sizes(b):
     return (isinstance(b, (list, tuple)) and len(b) > 0
             and all(isinstance(s, (int, np.integer)) and not isinstance(s, bool) for s in b))
@@ -73,9 +39,9 @@ def _is_sizes(b):
 def _as_builder(b, what):
     """(name, seed -> Network) for a callable, a preset name or a list of layer sizes."""
     if isinstance(b, str):
-        return b, _Preset(b)
+        return b, presets.Preset(b)
     if _is_sizes(b):
-        return "-".join(str(int(s)) for s in b), _Layered(b)
+        return "-".join(str(int(s)) for s in b), presets.Layered(b)
     if callable(b) and not isinstance(b, Network):
         return getattr(b, "__name__", "net"), b
     raise ValueError(f"{what} must be a callable seed -> Network, a preset name "
@@ -128,8 +94,9 @@ def _check_values(v, what, check):
     return v
 
 
-def _check_seed(s):
-    return _check_int(s, "seeds", 0)
+def check_seed(s):
+    """A sweep's seed: an integer >= 0 (it builds the network and shuffles the data)."""
+    return check_int(s, "seeds", 0)
 
 
 def _check_n_jobs(n_jobs):
@@ -179,9 +146,9 @@ def _run_chunk(chunk, X, y, X_test, y_test, epochs, batch_size):
 
 
 def _cuda_sweep(topos, X, y, X_test, y_test, lrs, seeds, epochs, batch_size, progress):
-    """All runs of a topology at once with :func:`neurosim.cuda.train_many`."""
+    """All runs of a topology at once with :func:`neurosim.train_many`."""
     try:
-        from . import cuda
+        backends.get("cuda")
     except ImportError as e:
         raise ValueError(f"device='cuda' is not available: {e}") from None
     keys = [(lr, seed) for lr in lrs for seed in seeds]
@@ -196,7 +163,7 @@ def _cuda_sweep(topos, X, y, X_test, y_test, lrs, seeds, epochs, batch_size, pro
             nets = [_build(fn, seed, name) for _, seed in keys]
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)
-                h = cuda.train_many(nets, X, y, lr=[lr for lr, _ in keys],
+                h = train_many(nets, X, y, device="cuda", lr=[lr for lr, _ in keys],
                                     seed=[seed for _, seed in keys], epochs=epochs,
                                     batch_size=batch_size, X_test=X_test, y_test=y_test)
             times = np.concatenate([[0.0], np.asarray(h.epoch_time) / k])
@@ -249,7 +216,7 @@ def sweep(build, X, y, *, lrs, seeds, epochs, X_test=None, y_test=None, batch_si
         A tqdm bar over finished runs.
     device : {"cpu", "cuda"}
         ``"cuda"``: all runs of one topology train side by side in one launch per epoch
-        (:func:`neurosim.cuda.train_many`, one CUDA block per network; same results as
+        (:func:`neurosim.train_many`, one CUDA block per network; same results as
         the CPU to rounding). ``n_jobs`` and ``backend`` are then unused, ``train_time``
         is the launch time divided by the number of networks, and a diverged network
         keeps training (its later rows are NaN rather than repeated). Raises ValueError
@@ -282,29 +249,28 @@ def sweep(build, X, y, *, lrs, seeds, epochs, X_test=None, y_test=None, batch_si
     """
     import pandas as pd
 
-    if device not in engine.DEVICES:
-        raise ValueError(f"device must be one of {engine.DEVICES}, got {device!r}")
+    if device not in backends.DEVICES:
+        raise ValueError(f"device must be one of {backends.DEVICES}, got {device!r}")
     topos = _topologies(build, topology_name)
-    lrs = _check_values(lrs, "lrs", engine.check_lr)
-    seeds = _check_values(seeds, "seeds", _check_seed)
-    epochs = _check_int(epochs, "epochs", 1)
-    batch_size = _check_int(batch_size, "batch_size", 1)
+    lrs = _check_values(lrs, "lrs", check_lr)
+    seeds = _check_values(seeds, "seeds", check_seed)
+    epochs = check_int(epochs, "epochs", 1)
+    batch_size = check_int(batch_size, "batch_size", 1)
     n_jobs = _check_n_jobs(n_jobs)
     if backend is not None and not isinstance(backend, str):
         raise ValueError(f"backend must be a joblib backend name or None, got {backend!r}")
-    if not isinstance(progress, (bool, np.bool_)):
-        raise ValueError(f"progress must be True or False, got {progress!r}")
+    check_bool(progress, "progress")
     if (X_test is None) != (y_test is None):
         raise ValueError("give both X_test and y_test, or neither")
     # validate the data against every topology (before any run starts)
     first = []
     for name, fn in topos:
         net = _build(fn, seeds[0], name)
-        Xa = engine.as_inputs(net, X)
-        engine.as_targets(net, y, Xa.shape[0])
+        Xa = as_inputs(net, X)
+        as_targets(net, y, Xa.shape[0])
         if X_test is not None:
-            Xt = engine.as_inputs(net, X_test, "X_test")
-            engine.as_targets(net, y_test, Xt.shape[0], "y_test")
+            Xt = as_inputs(net, X_test, "X_test")
+            as_targets(net, y_test, Xt.shape[0], "y_test")
         first.append(net)
     X = np.asarray(X, dtype=float)
     y = np.asarray(y, dtype=float)
@@ -459,64 +425,3 @@ def per_run(df, acc=1.0, which="test"):
                      "diverged": bool(g["diverged"].any())})
     import pandas as pd
     return pd.DataFrame(rows)
-
-
-def plot_sweep(df, ax=None, acc=1.0, which="test", band=(10, 90)):
-    """Plot a sweep: median accuracy with a percentile band, and the fraction of runs at
-    ``acc``, per epoch, one colour per (topology, lr).
-
-    Parameters
-    ----------
-    df : DataFrame
-        The result of :func:`sweep`.
-    ax : matplotlib Axes or pair of Axes, optional
-        Two Axes: the accuracy band goes on the first, the fraction on the second. One
-        Axes: the accuracy band only. None: a new figure with two Axes.
-    acc, which, band
-        As for :func:`summarize`.
-
-    Returns
-    -------
-    Axes or ndarray of two Axes
-        What was drawn on.
-    """
-    s = summarize(df, acc=acc, which=which, band=band)
-    import matplotlib
-    if ax is None:
-        import matplotlib.pyplot as plt
-        fig, axes = plt.subplots(1, 2, figsize=(11, 4), constrained_layout=True)
-    else:
-        axes = np.atleast_1d(np.asarray(ax, dtype=object))
-        if axes.ndim != 1 or len(axes) not in (1, 2) or not all(
-                hasattr(a, "fill_between") for a in axes):
-            raise ValueError("ax must be a matplotlib Axes or a pair of them")
-    multi = s["topology"].nunique() > 1
-    n_runs = int(s["n_runs"].max())
-    keys = list(dict.fromkeys(zip(s["topology"], s["lr"])))
-    cmap = matplotlib.colormaps["tab10" if len(keys) <= 10 else "viridis"]
-    for k, (topo, lr) in enumerate(keys):
-        g = s[(s["topology"] == topo) & (s["lr"] == lr)]
-        color = cmap(k if len(keys) <= 10 else k / (len(keys) - 1))
-        label = f"{topo} η={lr:g}" if multi else f"η={lr:g}"
-        a0 = axes[0]
-        a0.plot(g["epoch"], g["median_acc"], color=color, lw=2, label=label)
-        a0.fill_between(g["epoch"], g["lo_acc"], g["hi_acc"], color=color, alpha=0.2, lw=0)
-        if len(axes) > 1:
-            axes[1].plot(g["epoch"], g["frac_reached"], color=color, lw=2, label=label,
-                         drawstyle="steps-post")
-    from matplotlib.ticker import MaxNLocator
-    for a in axes:
-        a.xaxis.set_major_locator(MaxNLocator(integer=True))      # epochs are whole
-    lo, hi = band
-    axes[0].set(xlabel="epoch", ylabel=f"{which} accuracy",
-                title=f"median {which} accuracy, {lo:g}th-{hi:g}th percentile band "
-                      f"({n_runs} seeds)")
-    axes[0].set_ylim(-0.02, 1.02)
-    axes[0].legend(loc="lower right")
-    if len(axes) > 1:
-        axes[1].set(xlabel="epoch", ylabel="fraction of runs",
-                    title=f"fraction of runs at {which} accuracy ≥ {acc:.0%}")
-        axes[1].set_ylim(-0.02, 1.02)
-        axes[1].legend(loc="upper left")
-    single = ax is not None and not isinstance(ax, (list, tuple, np.ndarray))
-    return axes[0] if single else axes

@@ -1,4 +1,6 @@
-"""Seeing backprop one neuron at a time: :func:`trace`, :func:`gradcheck`, recording.
+"""Seeing backprop one neuron at a time: :func:`trace` explains any neuron's forward,
+backward and update arithmetic in the chapter's notation, and runs the perturbation
+experiment; the text and the data come from one pass.
 
 * :func:`trace` runs one sample forward and backward (weights unchanged) and returns a
   :class:`Trace` that explains any neuron in the chapter's notation, with the numbers::
@@ -9,12 +11,6 @@
 
   as text (:meth:`Trace.explain`) and as data (:meth:`Trace.neuron`), and runs the
   perturbation experiment of Figs 14-3, 14-4, 14-7 (:meth:`Trace.perturb`).
-* :func:`gradcheck` compares every weight's backprop gradient with a central finite
-  difference and names the worst weights.
-* ``train(..., record=[...])`` stores chosen neurons' outputs and deltas at every sample
-  step (:class:`Records`, built by :func:`_recorder`).
-* :func:`error_curve` (from :mod:`neurosim.curves`): the error as one output or weight
-  sweeps a range, with the tangent whose slope is δ.
 
 Notation: when every neuron name is one character (the chapter's networks) values are
 written as in the book: ``Ao`` (A's output), ``Aδ`` (A's delta), ``zA`` (its net input),
@@ -28,14 +24,16 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from . import engine
-from ._scalar import BCE, BIAS, IDENTITY, INPUT, LEAKY_RELU, QUADRATIC, RELU, derivative
-from .curves import ErrorCurve, error_curve  # noqa: F401  (re-exported)
-from .kernels import tracing as K
+from . import ops
+from .backends.cpu import scratch
+from .checks import check_lr
+from .inputs import as_inputs, as_targets, check_net
+from .kernels import probe as K
 from .kernels.cpu import output_deltas
+from .kernels.neuron import BCE, BIAS, IDENTITY, INPUT, LEAKY_RELU, QUADRATIC, RELU, derivative
+from .curves import error_curve
 
-__all__ = ["trace", "Trace", "NeuronTrace", "Term", "Update", "Perturbation", "gradcheck",
-           "GradCheck", "Records", "error_curve", "ErrorCurve"]
+__all__ = ["trace", "Trace", "NeuronTrace", "Term", "Update", "Perturbation"]
 
 
 # ---------------------------------------------------------------------------------------
@@ -162,7 +160,7 @@ class NeuronTrace:
         f′(z) (1 for inputs, the bias and identity neurons).
     delta : float
         ∂E/∂(output).
-    signal : float
+    dedz : float
         ∂E/∂z = slope · delta.
     forward : tuple of Term
         The incoming weighted sum (empty for inputs and the bias).
@@ -181,7 +179,7 @@ class NeuronTrace:
     output: float
     slope: float
     delta: float
-    signal: float
+    dedz: float
     forward: tuple
     backward: tuple
     updates: tuple
@@ -252,7 +250,7 @@ class Trace:
         A private copy of the traced network (weights as they were).
     x, target : ndarray
         The sample and its target row (one value per output).
-    z, outs, deltas, signal : ndarray (n_neurons,)
+    z, outs, deltas, dedz : ndarray (n_neurons,)
         Net input, output, δ = ∂E/∂o and ∂E/∂z of every neuron.
     grad : ndarray (n_edges,)
         ∂E/∂w of every edge, in ``net.edge_names`` order.
@@ -267,13 +265,13 @@ class Trace:
         self.x = x
         self.target = t
         self.lr = lr
-        engine.forward(net, x)
-        self.error = float(engine.backward(net, t))
+        ops.forward(net, x)
+        self.error = float(ops.backward(net, t))
         self.z = net.z.copy()
         self.outs = net.outs.copy()
         self.deltas = net.deltas.copy()
-        self.signal = engine.signal(net).copy()
-        self.grad = self.outs[net.src] * self.signal[net.dst]
+        self.dedz = net.dedz.copy()
+        self.grad = self.outs[net.src] * self.dedz[net.dst]
 
     # -- data -------------------------------------------------------------------------
     def _slope(self, j):
@@ -306,7 +304,7 @@ class Trace:
                 sl = self._slope(c)
                 bwd.append(Term(net.edge_names[e], float(net.weights[e]), names[c],
                                 float(self.deltas[c]), sl,
-                                float(net.weights[e] * self.signal[c])))
+                                float(net.weights[e] * self.dedz[c])))
         ups = []
         sl = self._slope(j)
         for e in net.incoming(name):
@@ -321,7 +319,7 @@ class Trace:
             target = float(self.target[k])
         return NeuronTrace(name, net.role(name), net.activation(name), float(self.z[j]),
                            float(self.outs[j]), sl, float(self.deltas[j]),
-                           float(self.signal[j]), tuple(fwd), tuple(bwd), tuple(ups),
+                           float(self.dedz[j]), tuple(fwd), tuple(bwd), tuple(ups),
                            target, net.loss_name)
 
     # -- text -------------------------------------------------------------------------
@@ -429,7 +427,7 @@ class Trace:
                 lines.append(N.text(f"  backward: {d} = 0  ({name}'s output feeds no neuron)"))
         if net.act[j] != IDENTITY and j >= net.first:
             lines.append(f"            {N.fprime(tr.activation, name)}{N.dot}{d} = "
-                         f"{N.num(tr.slope)}{N.dot}{N.num(tr.delta)} = {N.val(tr.signal)}"
+                         f"{N.num(tr.slope)}{N.dot}{N.num(tr.delta)} = {N.val(tr.dedz)}"
                          + N.text("  (∂E/∂z)"))
         # update
         if tr.updates:
@@ -479,7 +477,7 @@ class Trace:
             raise ValueError(f"m must be finite, got {m}")
         if not isinstance(what, str):
             raise ValueError(f"what must be a neuron or edge name, got {what!r}")
-        z, out, delta, g = engine.scratch(net)
+        z, out, delta, dedz = scratch(net)
         w = net.weights.copy()
         names = net.neuron_names
         chain = []
@@ -508,11 +506,10 @@ class Trace:
                 predicted_change=m * float(self.outs[s]) * sl, delta=float(self.deltas[c])))
         else:
             raise ValueError(f"{what!r} is neither a neuron nor an edge of this network")
-        K.forward_clamped(self.x.astype(net.dtype), net.loss, net.n_inputs, net.act,
-                          net.is_output, net.run_ptr, net.run_edge, net.run_src, net.run_len,
-                          w, z, out, clamp, value)
+        K.forward_clamped(self.x.astype(net.dtype), net.loss, net.topo, w, z, out, clamp,
+                          value)
         E1 = float(output_deltas(net.loss, net.act, net.output_idx, z, out,
-                                   self.target.astype(net.dtype), delta, g, True))
+                                 self.target.astype(net.dtype), delta, dedz, True))
         for c in chain:
             c["measured_change"] = float(out[net.neuron(c["neuron"])] -
                                          self.outs[net.neuron(c["neuron"])])
@@ -612,246 +609,10 @@ def trace(net, x, y, *, lr=0.1):
     >>> t = ns.trace(ns.presets.four_neuron(), *ns.presets.FOUR_NEURON_SAMPLE)
     >>> print(t.explain("C"))                              # doctest: +SKIP
     """
-    engine.check_net(net)
-    lr = engine.check_lr(lr)
-    xa = engine.as_inputs(net, x, "x")
+    check_net(net)
+    lr = check_lr(lr)
+    xa = as_inputs(net, x, "x")
     if xa.shape[0] != 1:
         raise ValueError(f"trace takes one sample, got {xa.shape[0]}")
-    t = engine.as_targets(net, y, 1, "y")[0]
+    t = as_targets(net, y, 1, "y")[0]
     return Trace(net.copy(), xa[0].copy(), t.copy(), lr)
-
-
-# ---------------------------------------------------------------------------------------
-# gradient check
-@dataclass(frozen=True)
-class GradCheck:
-    """Backprop vs central finite differences for every weight (from :func:`gradcheck`).
-
-    Attributes
-    ----------
-    edge_names : list of str
-    analytic, numeric : ndarray (n_edges,)
-        Mean over the samples of ∂E/∂w: from backprop (or ``grad_fn``) and from
-        (E(w + eps) − E(w − eps)) / (2 eps).
-    abs_err, rel_err : ndarray (n_edges,)
-        |analytic − numeric| and that over max(|analytic|, |numeric|) (0 when both are 0).
-    ok : bool
-        Every weight within ``atol + rtol · max(|analytic|, |numeric|)``.
-    eps, rtol, atol : float
-    error : float
-        Mean error of the samples at the current weights.
-    kinks : list of str
-        ReLU / leaky-ReLU neurons whose net input was within ``eps`` of 0 for some
-        sample: there the finite difference straddles the kink and is not a derivative,
-        so the weights into and out of them may disagree without any bug (an untrained
-        net with zero biases often has z exactly 0).
-    """
-    edge_names: list
-    analytic: np.ndarray
-    numeric: np.ndarray
-    abs_err: np.ndarray
-    rel_err: np.ndarray
-    ok: bool
-    eps: float
-    rtol: float
-    atol: float
-    error: float
-    kinks: list
-
-    @property
-    def bad(self):
-        """Names of the weights outside the tolerance."""
-        tol = self.atol + self.rtol * np.maximum(np.abs(self.analytic), np.abs(self.numeric))
-        return [self.edge_names[k] for k in np.flatnonzero(self.abs_err > tol)]
-
-    def worst(self, k=5):
-        """The ``k`` weights with the largest absolute error, worst first, as
-        ``[(name, analytic, numeric, abs_err, rel_err), ...]``."""
-        order = np.argsort(-self.abs_err, kind="stable")[:k]
-        return [(self.edge_names[i], float(self.analytic[i]), float(self.numeric[i]),
-                 float(self.abs_err[i]), float(self.rel_err[i])) for i in order]
-
-    def __str__(self):
-        head = (f"gradcheck: {len(self.edge_names)} weights, eps={self.eps:g}, "
-                f"rtol={self.rtol:g}, atol={self.atol:g}: "
-                + ("OK" if self.ok else f"FAILED for {len(self.bad)} weight(s)"))
-        w = max([len(n) for n in self.edge_names] + [6])
-        rows = [f"  {'weight':<{w}} {'backprop':>13} {'numeric':>13} {'abs err':>10} "
-                f"{'rel err':>10}"]
-        for nm, a, n, ae, re in self.worst(5):
-            rows.append(f"  {nm:<{w}} {a:13.6g} {n:13.6g} {ae:10.3g} {re:10.3g}")
-        if self.kinks:
-            rows.append(f"  note: ReLU neurons {self.kinks} sat within eps of their kink for "
-                        "some sample; finite differences there are not derivatives")
-        return head + "\n" + "\n".join(rows)
-
-    def __repr__(self):
-        return (f"GradCheck(ok={self.ok}, max abs err {self.abs_err.max(initial=0):.3g}, "
-                f"max rel err {self.rel_err.max(initial=0):.3g})")
-
-
-def gradcheck(net, X, y, *, eps=1e-6, rtol=1e-5, atol=1e-8, grad_fn=None):
-    """Compare every weight's backprop gradient with a central finite difference.
-
-    The error is the mean over the samples; both gradients are computed in float64 on a
-    copy of the network (``net`` is not changed). Near a ReLU kink (a neuron whose net
-    input is within ``eps`` of 0) a finite difference is not a derivative and may
-    legitimately disagree.
-
-    Parameters
-    ----------
-    net : Network
-    X : array_like (n_samples, n_inputs) or (n_inputs,)
-    y : array_like
-        Targets fitting the loss.
-    eps : float
-        Finite-difference step (> 0).
-    rtol, atol : float
-        Tolerance: ``|analytic − numeric| <= atol + rtol · max(|analytic|, |numeric|)``.
-    grad_fn : callable, optional
-        ``grad_fn(net, X, T) -> ndarray (n_edges,)``: a gradient to check instead of
-        neurosim's backprop (your own implementation, or a deliberately wrong one).
-        ``X`` is (n_samples, n_inputs), ``T`` (n_samples, n_outputs); return the mean
-        over the samples of ∂E/∂w in ``net.edge_names`` order.
-
-    Returns
-    -------
-    GradCheck
-        ``.ok``, ``.worst(k)`` and a printable report naming the worst weights.
-    """
-    engine.check_net(net)
-    for nm, v in (("eps", eps), ("rtol", rtol), ("atol", atol)):
-        try:
-            v = float(v)
-        except (TypeError, ValueError):
-            raise ValueError(f"{nm} must be a number, got {v!r}") from None
-        if not np.isfinite(v) or v < 0 or (nm == "eps" and v == 0):
-            raise ValueError(f"{nm} must be finite and {'> 0' if nm == 'eps' else '>= 0'}, "
-                             f"got {v}")
-    if grad_fn is not None and not callable(grad_fn):
-        raise ValueError("grad_fn must be callable")
-    c = net.astype(np.float64)
-    Xa = engine.as_inputs(c, X)
-    T = engine.as_targets(c, y, Xa.shape[0])
-    z, out, delta, g = engine.scratch(c)
-    ana = np.zeros(c.n_edges)
-    near = np.zeros(c.n_neurons, dtype=np.int64)
-    E = K.mean_gradient(Xa, T, c.loss, c.n_inputs, c.act, c.is_output, c.output_idx,
-                        c.out_ptr, c.out_edge, c.src, c.dst, c.run_ptr, c.run_edge,
-                        c.run_src, c.run_len, c.weights, z, out, delta, g, ana, float(eps),
-                        near)
-    kinked = np.isin(c.act, (RELU, LEAKY_RELU)) & (near > 0)
-    kinks = [c.neuron_names[j] for j in np.flatnonzero(kinked)]
-    if grad_fn is not None:
-        ana = np.asarray(grad_fn(c.copy(), Xa.copy(), T.copy()), dtype=np.float64)
-        if ana.shape != (c.n_edges,):
-            raise ValueError(f"grad_fn must return shape ({c.n_edges},), got {ana.shape}")
-    num = np.zeros(c.n_edges)
-    K.numeric_gradient(Xa, T, c.loss, c.n_inputs, c.act, c.output_idx, c.run_ptr,
-                       c.run_edge, c.run_src, c.run_len, c.weights, z, out, delta, g,
-                       float(eps), num)
-    abs_err = np.abs(ana - num)
-    scale = np.maximum(np.abs(ana), np.abs(num))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        rel = np.where(scale > 0, abs_err / np.where(scale > 0, scale, 1), 0.0)
-    ok = bool(np.all(abs_err <= float(atol) + float(rtol) * scale))
-    return GradCheck(c.edge_names, ana, num, abs_err, rel, ok, float(eps), float(rtol),
-                     float(atol), float(E), kinks)
-
-
-# ---------------------------------------------------------------------------------------
-# recording during training
-class Records(dict):
-    """What ``train(..., record=...)`` stored: ``{neuron: {"output": A, "delta": B}}``.
-
-    ``A`` and ``B`` have shape ``(epochs_run, n_samples)``: entry ``[e, s]`` is the
-    neuron's output / delta at sample step ``s`` of epoch ``e + 1`` (0-based ``e``),
-    computed before that step's weight change.
-
-    Attributes
-    ----------
-    sample : ndarray (epochs_run, n_samples) int64
-        Index (into X) of the sample used at each step (the epoch's shuffle).
-    error : ndarray (epochs_run, n_samples)
-        That sample's error at that step.
-    """
-
-    def __init__(self, data, sample, error):
-        super().__init__(data)
-        self.sample = sample
-        self.error = error
-
-    def __repr__(self):
-        shape = self.sample.shape
-        return f"Records({list(self)}, shape {shape})"
-
-
-_RECORD_LIMIT = 2 ** 30          # bytes of recorded arrays, a guard against typos
-
-
-class _Recorder:
-    """Runs training epochs through :func:`kernels.tracing.record_epoch`."""
-
-    def __init__(self, net, names, epochs, n):
-        self.net = net
-        self.names = names
-        self.watch = np.array([net.neuron(nm) for nm in names], dtype=np.int64)
-        k = len(names)
-        self.out = np.zeros((epochs, n, k), dtype=net.dtype)
-        self.delta = np.zeros((epochs, n, k), dtype=net.dtype)
-        self.err = np.zeros((epochs, n), dtype=net.dtype)
-        self.sample = np.zeros((epochs, n), dtype=np.int64)
-        self.scratch = engine.scratch(net)
-        # compile (or load from Numba's cache) now, before train starts its clock
-        X0 = np.zeros((1, net.n_inputs), dtype=net.dtype)
-        T0 = np.zeros((1, len(net.output_idx)), dtype=net.dtype)
-        self._run(X0, T0, np.zeros(0, np.int64), net.dtype.type(0.0), 1, False,
-                  np.zeros(net.n_edges, dtype=net.dtype), np.zeros((0, k), net.dtype),
-                  np.zeros((0, k), net.dtype), np.zeros(0, net.dtype))
-
-    def _run(self, X, T, perm, lr, batch_size, skip_zero_error, grad, rec_out, rec_delta,
-             rec_err):
-        net = self.net
-        z, out, delta, g = self.scratch
-        K.record_epoch(X, T, perm, lr, batch_size, skip_zero_error, net.loss, net.n_inputs,
-                       net.act, net.is_output, net.output_idx, net.run_ptr, net.run_edge,
-                       net.run_src, net.run_len, net.weights, z, out, delta, g, grad,
-                       self.watch, rec_out, rec_delta, rec_err)
-
-    def epoch(self, ep, X, T, perm, lr, batch_size, skip_zero_error, grad):
-        perm = np.ascontiguousarray(perm, dtype=np.int64)
-        self._run(X, T, perm, lr, batch_size, skip_zero_error, grad, self.out[ep],
-                  self.delta[ep], self.err[ep])
-        self.sample[ep] = perm
-
-    def result(self, epochs_run):
-        e = int(epochs_run)
-        data = {nm: {"output": self.out[:e, :, q].copy(), "delta": self.delta[:e, :, q].copy()}
-                for q, nm in enumerate(self.names)}
-        return Records(data, self.sample[:e].copy(), self.err[:e].copy())
-
-
-def _recorder(net, record, epochs, n_samples):
-    """Validate ``record`` (a list of neuron names, one name, or ``"all"``) and return a
-    recorder for ``train``. Raises ValueError before anything is trained."""
-    if isinstance(record, str):
-        names = net.neuron_names if record == "all" else [record]
-    else:
-        try:
-            names = list(record)
-        except TypeError:
-            raise ValueError(f"record must be a list of neuron names or 'all', "
-                             f"got {record!r}") from None
-    if not names:
-        raise ValueError("record is empty: give neuron names or 'all'")
-    bad = [nm for nm in names if not isinstance(nm, str) or nm not in net.index]
-    if bad:
-        raise ValueError(f"record: no neurons {bad}; neurons are {net.neuron_names}")
-    if len(set(names)) != len(names):
-        raise ValueError(f"record names a neuron twice: {names}")
-    size = 2 * epochs * n_samples * len(names) * net.dtype.itemsize
-    if size > _RECORD_LIMIT:
-        raise ValueError(f"recording {len(names)} neurons x {n_samples} samples x {epochs} "
-                         f"epochs needs {size / 2**30:.1f} GiB; record fewer neurons or "
-                         "epochs")
-    return _Recorder(net, list(names), epochs, n_samples)

@@ -32,7 +32,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import neurosim as ns
-from neurosim import slow
+from neurosim import training as slow
 
 SMALL = os.environ.get("NEUROSIM_SMALL") == "1"
 EPOCHS = 4 if SMALL else 30

@@ -107,7 +107,7 @@ display(Markdown(demo.sweep_table(demo.sweep_summary(df))))
 # %%
 fig, axes = plt.subplots(2, len(RUNS), figsize=(13, 6.5), layout="constrained", squeeze=False)
 for c, (lr, epochs) in enumerate(RUNS):
-    ns.sweeps.plot_sweep(df[df["lr"] == lr], ax=[axes[0, c], axes[1, c]])
+    plots.plot_sweep(df[df["lr"] == lr], ax=[axes[0, c], axes[1, c]])
     axes[0, c].set_title(f"η = {lr:g}: median test accuracy, 10–90% band", fontsize=10)
     axes[1, c].set_title(f"η = {lr:g}: fraction of runs at 100%", fontsize=10)
 

@@ -16,7 +16,7 @@
 #
 # The chapter ends by noting that the neurons of one layer don't depend on each other, so
 # a whole layer can be computed at once — on a GPU, for instance. neurosim has a Numba CPU
-# path and a CUDA path with the same API (`device="cuda"`), plus `neurosim.cuda.train_many`
+# path and a CUDA path with the same API (`device="cuda"`), plus `neurosim.train_many(..., device="cuda")`
 # that trains many networks side by side, one CUDA block each.
 #
 # This notebook times the CPU here and now. The CUDA part runs only where a real NVIDIA GPU
@@ -32,14 +32,13 @@ import numpy as np
 from IPython.display import Markdown, display
 
 import neurosim as ns
-from neurosim.bench import cuda_usable
 
 SMALL = os.environ.get("NEUROSIM_SMALL") == "1"
 d = ns.datasets.moons()
 
 # only a real GPU counts: Numba's CUDA simulator runs the kernels, but its timings mean
 # nothing
-why_not = cuda_usable()
+why_not = ns.backends.real_gpu()
 GPU = why_not is None
 print("real GPU present:", GPU, "" if GPU else f"({why_not})")
 
@@ -82,7 +81,7 @@ display(Markdown(f"{n} samples x {epochs} epochs, per-sample SGD\n\n" + table(cp
 
 # %%
 if GPU:
-    from neurosim import cuda
+    from neurosim.backends import cuda
     print("device:", cuda.device_name())
     gpu_rows = timing("cuda")
     display(Markdown(table(gpu_rows, "cuda")))
@@ -90,8 +89,8 @@ if GPU:
     k = 8 if SMALL else 256
     nets = [ns.presets.moons_net(seed=s) for s in range(k)]
     t0 = time.perf_counter()
-    mh = cuda.train_many(nets, d.X_train, d.y_train, lr=0.05, epochs=epochs,
-                         seed=list(range(k)))
+    mh = ns.train_many(nets, d.X_train, d.y_train, lr=0.05, epochs=epochs,
+                       seed=list(range(k)), device="cuda")
     t_gpu = time.perf_counter() - t0
     t0 = time.perf_counter()
     for s in range(min(k, 8)):

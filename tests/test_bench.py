@@ -1,11 +1,15 @@
 """The benchmark runs (``--quick``, tiny sizes) so it cannot rot; its agreement check works."""
 import json
+import os
+import sys
 
 import numpy as np
 import pytest
 
 import neurosim as ns
-from neurosim import bench
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "bench"))
+import bench  # noqa: E402  (bench/bench.py: developer tooling, not part of the package)
 
 
 def test_quick_bench_writes_tables_plot_and_passes_the_agreement_check(tmp_path):

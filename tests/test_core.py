@@ -183,10 +183,9 @@ def test_zero_learning_rate_changes_nothing():
     X = np.ascontiguousarray(d.X_train)
     T = np.ascontiguousarray(d.y_train[:, None])
     w0 = net.weights.copy()
-    z, out, delta, g = ns.engine.scratch(net)
-    cpu.train_epoch(X, T, np.arange(len(X)), 0.0, 1, False, net.loss, net.n_inputs, net.act,
-                    net.is_output, net.output_idx, net.run_ptr, net.run_edge, net.run_src,
-                    net.run_len, net.weights, z, out, delta, g, np.zeros(net.n_edges))
+    S = ns.backends.cpu.scratch(net)
+    cpu.train_epoch(X, T, np.arange(len(X)), 0.0, 1, False, net.loss, net.topo, net.weights,
+                    S, np.zeros(net.n_edges), ns.backends.cpu.no_record(net))
     np.testing.assert_array_equal(net.weights, w0)
 
 

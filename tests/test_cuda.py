@@ -14,7 +14,7 @@ import neurosim as ns
 from neurosim import config
 from reference import ACTS, LOSSES, forward_backward, random_dag, random_targets, sgd
 
-import neurosim.cuda as nc  # noqa: E402  (runs on the simulator: see conftest.py)
+import neurosim.backends.cuda as nc  # noqa: E402  (runs on the simulator: see conftest.py)
 
 DTYPES = [np.float64, np.float32]
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -45,22 +45,22 @@ def fast_barriers():
     sys.setswitchinterval(old)
 
 
-MODES = {  # TrainState mode -> (SGD_BLOCK_MAX_EDGES, batch_size)
+MODES = {  # Trainer mode -> (SGD_BLOCK_MAX_EDGES, batch_size)
     "block": (10**9, 1), "sgd-levels": (0, 1),
     "block-batch": (10**9, 3), "minibatch-levels": (0, 3)}
 
 
 @pytest.fixture
 def use_mode(monkeypatch):
-    """Select a TrainState mode and record which modes the epochs really ran."""
+    """Select a Trainer mode and record which modes the epochs really ran."""
     seen = []
-    orig = nc.TrainState.epoch
+    orig = nc.Trainer.epoch
 
     def spy(self, *a, **k):
         orig(self, *a, **k)
         seen.append(self.mode)
 
-    monkeypatch.setattr(nc.TrainState, "epoch", spy)
+    monkeypatch.setattr(nc.Trainer, "epoch", spy)
 
     def set_mode(mode):
         monkeypatch.setattr(config, "SGD_BLOCK_MAX_EDGES", MODES[mode][0])
@@ -267,13 +267,13 @@ def test_any_launch_configuration_gives_the_cpu_result(seed, loss, threads, bloc
 
 
 def test_train_state_compiles_without_touching_the_weights(use_mode):
-    """TrainState compiles its kernels on empty work up front (epoch times exclude JIT),
+    """Trainer compiles its kernels on empty work up front (epoch times exclude JIT),
     and that leaves the network and the device weights alone."""
     batch = use_mode("sgd-levels")
     net = random_dag(4, n_in=2, n_hidden=4, n_out=2, loss="quadratic")
     X, T = data(net, 5, 0)
     w0 = net.weights.copy()
-    st = nc.TrainState(net, X, T, batch)
+    st = nc.Trainer(net, X, T, batch)
     assert st.compile_time > 0
     np.testing.assert_array_equal(st.weights(), w0)
     np.testing.assert_array_equal(net.weights, w0)
@@ -328,7 +328,7 @@ def test_train_many_matches_cpu_per_network(loss, dtype):
     Xt, Tt = data(base, 3, seed + 7)
     W = base.weights[None, :] + np.random.default_rng(seed).normal(0, 0.3, (3, base.n_edges))
     lrs = [0.05, 0.2, 0.5]
-    h = nc.train_many(base, X, T, lr=lrs, epochs=2, weights=W, seed=9, X_test=Xt,
+    h = ns.train_many(base, X, T, lr=lrs, epochs=2, weights=W, seed=9, X_test=Xt,
                       y_test=Tt)
     assert h.weights.shape == (3, base.n_edges) and h.train_loss.shape == (3, 3)
     assert np.array_equal(base.weights, make().weights)     # the template is untouched
@@ -358,7 +358,7 @@ def test_train_many_list_minibatch_seeds_and_divergence():
         with pytest.warns(RuntimeWarning) if lr > 0.1 else _no_warning():
             hk = ns.train(c, X, T, lr=lr, epochs=3, batch_size=2, seed=s)
         refs.append((c, hk))
-    h = nc.train_many(nets, X, T, lr=lrs, epochs=3, batch_size=2, seed=seeds,
+    h = ns.train_many(nets, X, T, lr=lrs, epochs=3, batch_size=2, seed=seeds,
                       keep_weights=True)
     assert h.weights_history.shape == (4, 3, nets[0].n_edges)
     for k, (c, hk) in enumerate(refs):
@@ -385,25 +385,25 @@ def test_train_many_checks_its_input():
     b = ns.Network.layered([2, 4, 1], seed=0)
     X, T = np.zeros((3, 2)), np.zeros(3)
     with pytest.raises(ValueError, match="topology"):
-        nc.train_many([a, b], X, T)
+        ns.train_many([a, b], X, T)
     with pytest.raises(ValueError, match="broadcast"):
-        nc.train_many(a, X, T, weights=np.zeros((2, a.n_edges)), lr=[0.1, 0.2, 0.3])
+        ns.train_many(a, X, T, weights=np.zeros((2, a.n_edges)), lr=[0.1, 0.2, 0.3])
     with pytest.raises(ValueError, match="shape"):
-        nc.train_many(a, X, T, weights=np.zeros((2, a.n_edges + 1)))
+        ns.train_many(a, X, T, weights=np.zeros((2, a.n_edges + 1)))
     with pytest.raises(ValueError, match="learning rate"):
-        nc.train_many(a, X, T, lr=[0.1, -1.0])
+        ns.train_many(a, X, T, lr=[0.1, -1.0])
     with pytest.raises(ValueError, match="seed"):
-        nc.train_many(a, X, T, lr=[0.1, 0.2], seed=[1, -2])
+        ns.train_many(a, X, T, lr=[0.1, 0.2], seed=[1, -2])
     with pytest.raises(ValueError, match="seed"):
-        nc.train_many(a, X, T, seed="zero")
+        ns.train_many(a, X, T, seed="zero")
     with pytest.raises(ValueError, match="shuffle"):
-        nc.train_many(a, X, T, shuffle="no")
+        ns.train_many(a, X, T, shuffle="no")
 
 
 # -- without CUDA ------------------------------------------------------------------------------
 def _forget_cuda_module(monkeypatch):
-    monkeypatch.delitem(sys.modules, "neurosim.cuda", raising=False)
-    monkeypatch.delattr(ns, "cuda", raising=False)
+    monkeypatch.delitem(sys.modules, "neurosim.backends.cuda", raising=False)
+    monkeypatch.delattr(ns.backends, "cuda", raising=False)
 
 
 def test_no_gpu_gives_a_clear_error(monkeypatch):
@@ -439,7 +439,7 @@ def test_cpu_path_never_imports_cuda():
             "ns.train(net, X, (X[:, 0] > 0).astype(float), epochs=2)\n"
             "ns.predict(net, X)\n"
             "bad = [m for m in sys.modules if m.startswith(('numba.cuda', 'numba_cuda.'))\n"
-            "       or m in ('neurosim.cuda', 'neurosim.kernels.cuda')]\n"
+            "       or m in ('neurosim.backends.cuda', 'neurosim.kernels.cuda')]\n"
             "assert 'neurosim.training' in sys.modules\n"
             "print('LOADED', bad)\n")
     env = {k: v for k, v in os.environ.items() if k != "NUMBA_ENABLE_CUDASIM"}

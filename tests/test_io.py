@@ -17,8 +17,8 @@ from reference import random_dag
 def assert_same_network(a, b):
     """Every attribute of two networks equal, arrays bit for bit and of the same dtype."""
     va, vb = vars(a), vars(b)
-    keys = set(va) - {"_g"}                  # _g: scratch of the last backward pass
-    assert keys == set(vb) - {"_g"}
+    keys = set(va) - {"dedz", "topo"}    # dedz: of the last backward pass; topo: checked
+    assert keys == set(vb) - {"dedz", "topo"}  # through the index arrays it bundles
     for k in sorted(keys):
         x, y = va[k], vb[k]
         if isinstance(x, np.ndarray):

@@ -9,7 +9,7 @@ import pytest
 from numba import njit
 
 import neurosim as ns
-from neurosim import _scalar
+from neurosim.kernels import neuron as _scalar
 from neurosim.kernels import cpu as K
 
 mpmath.mp.dps = 60
@@ -48,7 +48,7 @@ def close(got, want, dtype, ulps=4, scale=None):
     return abs(got - float(want)) <= ulps * eps * ref + tiny
 
 
-@njit        # no cache: a cached caller would keep an old inlined _scalar
+@njit        # no cache: a cached caller would keep an old inlined neuron.py
 def _both(z, t):
     return _scalar.bce_loss(z, t), _scalar.bce_delta(z, t)
 
@@ -118,7 +118,7 @@ def test_backward_reports_exact_delta_and_error(dtype):
             assert close(E, Ex, np.float64), (z, t, E, Ex)
             assert close(float(net.delta("O")), dx, dtype), (z, t, net.delta("O"), dx)
             o = float(np.asarray(1 / (1 + mpmath.exp(-mpmath.mpf(z))), dtype=float))
-            assert float(ns.engine.signal(net)[net.neuron("O")]) == pytest.approx(float(dtype(o) - dtype(t)),
+            assert float(net.dedz[net.neuron("O")]) == pytest.approx(float(dtype(o) - dtype(t)),
                                                            abs=float(np.finfo(dtype).eps))
 
 
@@ -163,7 +163,7 @@ def test_training_is_unchanged_where_not_saturated():
 
 def test_cuda_simulator_reports_the_same_bits():
     pytest.importorskip("numba.cuda")
-    import neurosim.cuda  # noqa: F401  (the simulator: see conftest.py)
+    import neurosim.backends.cuda  # noqa: F401  (the simulator: see conftest.py)
     for dtype in DTYPES:
         for z in (-800.0, 50.0, 800.0):
             for t in (0.0, 1.0):

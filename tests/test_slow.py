@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 import neurosim as ns
-from neurosim import engine
+from neurosim.backends.cpu import scratch
 from neurosim.kernels.slow import slow_epoch
-from neurosim.slow import passes, passes_to_reach, progress
+from neurosim.training import passes, passes_to_reach, progress
 from reference import forward_backward, random_dag, random_targets
 
 
@@ -40,10 +40,8 @@ def test_kernel_matches_the_plain_algorithm(loss):
     steps = rng.normal(0, 0.3, 6 * tries)
     ref_w, ref_kept = python_slow_epoch(net, X, T, perm, edges, steps)
     w = net.weights.copy()
-    z, out, delta, g = engine.scratch(net)
-    kept, n_passes = slow_epoch(X, T.astype(float), perm, edges, steps, net.loss,
-                                net.n_inputs, net.act, net.output_idx, net.run_ptr,
-                                net.run_edge, net.run_src, net.run_len, w, z, out, delta, g)
+    kept, n_passes = slow_epoch(X, T.astype(float), perm, edges, steps, net.loss, net.topo,
+                                w, scratch(net))
     assert kept == ref_kept and 0 < kept < 6 * tries
     assert n_passes == 6 * (1 + tries)
     np.testing.assert_allclose(w, ref_w, rtol=1e-12, atol=1e-14)
@@ -89,7 +87,7 @@ def test_bad_input_raises_before_any_change():
 
 
 def test_passes_to_reach_rejects_bad_arguments():
-    from neurosim.slow import passes_to_reach
+    from neurosim.training import passes_to_reach
     X, T = linear_data()
     h = ns.slow_learn(ns.presets.four_neuron(), X, T, epochs=1)
     for hist, err in (("history", 0.1), (h, "low")):

@@ -4,7 +4,8 @@ import pandas as pd
 import pytest
 
 import neurosim as ns
-from neurosim.sweeps import COLUMNS, per_run, plot_sweep, summarize
+from neurosim.plots import plot_sweep
+from neurosim.sweeps import COLUMNS, per_run, summarize
 
 
 @pytest.fixture(scope="module")
@@ -144,7 +145,7 @@ def test_dask_local_cluster(data):
 
 
 def test_cuda_many_networks_matches_cpu():
-    pytest.importorskip("neurosim.cuda")      # a GPU, or Numba's CUDA simulator (conftest)
+    pytest.importorskip("neurosim.backends.cuda")      # a GPU, or Numba's CUDA simulator (conftest)
     d = ns.datasets.xor(n_samples=8, seed=1)      # tiny: the simulator is slow
     kw = dict(lrs=[0.1, 0.5], seeds=[3], epochs=1, X_test=d.X_test, y_test=d.y_test)
     cpu = ns.sweep([2, 2, 1], d.X_train, d.y_train, **kw)

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 import neurosim as ns
-from neurosim.curves import chapter_example, plot_error_curve
+from neurosim.curves import chapter_example
+from neurosim.plots import plot_error_curve
 from neurosim.tracing import fmt
 from reference import LOSSES, forward_backward, random_dag, random_targets
 

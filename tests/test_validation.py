@@ -15,7 +15,8 @@ import neurosim as ns
 from neurosim import datasets, presets
 from neurosim.io import load, save
 from neurosim.sklearn import NeuronNetClassifier, NeuronNetRegressor
-from neurosim.sweeps import per_run, plot_sweep, summarize
+from neurosim.plots import plot_sweep
+from neurosim.sweeps import per_run, summarize
 
 X = np.array([[0.5, -1.0], [1.0, 1.0], [-0.3, 0.2], [2.0, 0.1]])
 Y = np.array([0.0, 1.0, 1.0, 0.0])
@@ -38,8 +39,10 @@ def _assert_same(before, obj):
     for k, v in before.items():
         if isinstance(v, np.ndarray):
             np.testing.assert_array_equal(v, after[k], err_msg=k, strict=True)
-        elif k == "_g":
-            np.testing.assert_array_equal(v, after[k])
+        elif isinstance(v, tuple):                    # Network.topo: a bundle of arrays
+            assert len(v) == len(after[k]), k
+            for a, b in zip(v, after[k]):
+                np.testing.assert_array_equal(a, b, err_msg=k, strict=True)
         else:
             assert v == after[k], k
 

@@ -8,7 +8,7 @@ import sys
 COMMANDS = {
     "demo": "neurosim.cli.demo",
     "trace": "neurosim.cli.trace",
-    "train": "neurosim.cli.io",
+    "train": "neurosim.cli.train",
     "info": "neurosim.cli.info",
 }
 
@@ -16,9 +16,8 @@ COMMANDS = {
 def preset_network(name, seed=None):
     """Preset ``name`` with its documented weights, or built with ``seed`` (a preset with
     fixed weights, four-neuron, ignores it)."""
-    from ..presets import preset
-    from ..sweeps import _Preset
-    return preset(name) if seed is None else _Preset(name)(seed)
+    from ..presets import Preset, preset
+    return preset(name) if seed is None else Preset(name)(seed)
 
 
 def build_parser():

@@ -33,7 +33,7 @@ and scalars only, fixed dtypes, no recursion, no allocation (one ``float64`` sha
 the block kernels).
 
 The per-neuron scalar math is the very code of the CPU path: ``activate``, ``derivative``
-and ``softplus`` are the ``@njit`` functions of :mod:`neurosim._scalar`, which numba-cuda
+and ``softplus`` are the ``@njit`` functions of :mod:`neurosim.kernels.neuron`, which numba-cuda
 compiles as device functions when a kernel calls them (numba-cuda's typing context turns any
 CPU ``Dispatcher`` it meets into a ``CUDADispatcher`` of the same ``py_func``), and
 ``output_deltas`` / ``correct`` are device functions built from the CPU kernels' own
@@ -45,22 +45,14 @@ float64 (exact agreement with the CPU kernels; FP64 throughput matters on consum
 """
 from numba import cuda, float64
 
-from .._scalar import activate, derivative
+from .neuron import activate, derivative
 from . import cpu
 
 
 # ---------------------------------------------------------------------------------------
 # per-neuron gathers shared by every mode (device functions)
-@cuda.jit(device=True, inline=True)
-def _net_input(j, run_ptr, run_edge, run_src, run_len, w, out):
-    """z_j = sum over the incoming runs of j of w_ij o_i, in the CPU kernel's order."""
-    s = 0.0
-    for r in range(run_ptr[j], run_ptr[j + 1]):
-        e0 = run_edge[r]
-        s0 = run_src[r]
-        for k in range(run_len[r]):
-            s += w[e0 + k] * out[s0 + k]
-    return s
+#: Device function compiled from ``cpu.net_input.py_func``: the one net-input sum.
+_net_input = cuda.jit(device=True, inline=True)(cpu.net_input.py_func)
 
 
 @cuda.jit(device=True, inline=True)

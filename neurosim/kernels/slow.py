@@ -3,7 +3,7 @@
 Section "一种缓慢的学习方式" (a slow way to learn): pick one random weight, freeze the
 rest, add a small random m centred on 0, re-evaluate the same sample; keep the change if
 that sample's error fell, undo it otherwise; several tries per sample, then the next
-sample. Array layout as in :mod:`neurosim.kernels.cpu`. The random choices are drawn by
+sample. Bundles as in :mod:`neurosim.kernels.cpu`. The random choices are drawn by
 the caller (a seeded NumPy generator) and passed in:
 
 =============  ==========================  ===============================================
@@ -16,9 +16,8 @@ from numba import njit
 from .cpu import forward, output_deltas
 
 
-@njit(cache=True)
-def slow_epoch(X, T, perm, edges, steps, loss, n_in, act, outputs, run_ptr, run_edge,
-               run_src, run_len, w, z, out, delta, g):
+@njit(cache=True, nogil=True)
+def slow_epoch(X, T, perm, edges, steps, loss, topo, w, S):
     """One epoch of the slow learner over the samples ``X[perm]``.
 
     For each sample: one forward pass for its current error, then ``tries`` times: change
@@ -28,21 +27,22 @@ def slow_epoch(X, T, perm, edges, steps, loss, n_in, act, outputs, run_ptr, run_
     -------
     (kept, passes) : changes kept, forward passes made
     """
+    z, out, delta, dedz = S
     n = perm.shape[0]
     tries = edges.shape[0] // n if n > 0 else 0
     kept = 0
     passes = 0
     for s in range(n):
         i = perm[s]
-        forward(X[i], n_in, act, run_ptr, run_edge, run_src, run_len, w, z, out)
-        E = output_deltas(loss, act, outputs, z, out, T[i], delta, g, True)
+        forward(X[i], topo, w, z, out)
+        E = output_deltas(loss, topo[1], topo[3], z, out, T[i], delta, dedz, True)
         passes += 1
         for q in range(s * tries, (s + 1) * tries):
             e = edges[q]
             old = w[e]
             w[e] = old + steps[q]
-            forward(X[i], n_in, act, run_ptr, run_edge, run_src, run_len, w, z, out)
-            E2 = output_deltas(loss, act, outputs, z, out, T[i], delta, g, True)
+            forward(X[i], topo, w, z, out)
+            E2 = output_deltas(loss, topo[1], topo[3], z, out, T[i], delta, dedz, True)
             passes += 1
             if E2 < E:
                 E = E2

@@ -13,10 +13,12 @@ import time
 
 import numpy as np
 
-from . import engine
-from .kernels import slow as K
-from .graph import _check_seed
-from .training import History, _check_int
+from ..backends.cpu import evaluate, scratch
+from ..checks import check_bool, check_int, check_positive, check_seed
+from ..inputs import as_inputs, as_targets, as_test_set
+from ..kernels import slow as K
+from .history import History
+from .loop import run_epochs
 
 
 def slow_learn(net, X, y, *, epochs=10, tries=10, scale=0.05, shuffle=True, seed=0,
@@ -54,64 +56,44 @@ def slow_learn(net, X, y, *, epochs=10, tries=10, scale=0.05, shuffle=True, seed
     ValueError
         For bad input, before any weight changes.
     """
-    Xa = engine.as_inputs(net, X)
-    T = engine.as_targets(net, y, Xa.shape[0])
-    epochs = _check_int(epochs, "epochs", 0)
-    tries = _check_int(tries, "tries", 1)
-    try:
-        scale = float(scale)
-    except (TypeError, ValueError):
-        raise ValueError(f"scale must be a number, got {scale!r}") from None
-    if not np.isfinite(scale) or scale <= 0:
-        raise ValueError(f"scale must be finite and > 0, got {scale}")
-    engine.check_bool(shuffle, "shuffle")
-    _check_seed(seed)
-    Xt, Tt = engine.as_test_set(net, X_test, y_test)
+    Xa = as_inputs(net, X)
+    T = as_targets(net, y, Xa.shape[0])
+    epochs = check_int(epochs, "epochs", 0)
+    tries = check_int(tries, "tries", 1)
+    scale = check_positive(scale, "scale")
+    check_bool(shuffle, "shuffle")
+    check_seed(seed)
+    Xt, Tt = as_test_set(net, X_test, y_test)
     if net.n_edges == 0:
         raise ValueError("the network has no weights to learn")
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     n = Xa.shape[0]
-    w = net.weights
-    z, out, delta, g = engine.scratch(net)
+    S = scratch(net)
+    sets = [(Xa, T)] + ([(Xt, Tt)] if Xt is not None else [])
+    passes_made = []
 
-    def run(perm, edges, steps):
-        return K.slow_epoch(Xa, T, perm, edges, steps, net.loss, net.n_inputs, net.act,
-                            net.output_idx, net.run_ptr, net.run_edge, net.run_src,
-                            net.run_len, w, z, out, delta, g)
-
-    t0 = time.perf_counter()                # compile (or load from cache) off the clock
-    run(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, net.dtype))
-    compile_time = time.perf_counter() - t0
-    tl, ta = engine.evaluate(net, Xa, T)
-    train_loss, train_acc, hist_w = [tl], [ta], [w.copy()]
-    test_loss, test_acc = [], []
-    if X_test is not None:
-        a, b = engine.evaluate(net, Xt, Tt)
-        test_loss.append(a)
-        test_acc.append(b)
-    times, passes = [], 0
-    for _ in range(epochs):
+    def draws(ep):
         perm = rng.permutation(n) if shuffle else np.arange(n)
         edges = rng.integers(0, net.n_edges, size=n * tries).astype(np.int64)
         steps = rng.normal(0.0, scale, size=n * tries).astype(net.dtype)
-        t0 = time.perf_counter()
-        _, p = run(perm.astype(np.int64), edges, steps)
-        times.append(time.perf_counter() - t0)
-        passes += int(p)
-        tl, ta = engine.evaluate(net, Xa, T)
-        train_loss.append(tl)
-        train_acc.append(ta)
-        hist_w.append(w.copy())
-        if X_test is not None:
-            a, b = engine.evaluate(net, Xt, Tt)
-            test_loss.append(a)
-            test_acc.append(b)
+        return perm.astype(np.int64), edges, steps
+
+    def run(args):
+        passes_made.append(int(K.slow_epoch(Xa, T, *args, net.loss, net.topo, net.weights,
+                                            S)[1]))
+
+    t0 = time.perf_counter()                # compile (or load from cache) off the clock
+    K.slow_epoch(Xa, T, np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, net.dtype),
+                 net.loss, net.topo, net.weights, S)
+    compile_time = time.perf_counter() - t0
+    c = run_epochs(epochs, draws, run, lambda: [evaluate(net, sX, sT) for sX, sT in sets],
+                   lambda: net.weights, stop_on_divergence=False)
     return History(lr=scale, batch_size=1, edge_names=net.edge_names,
-                   train_loss=np.array(train_loss), train_acc=np.array(train_acc),
-                   weights=np.array(hist_w), epoch_time=np.array(times),
-                   test_loss=np.array(test_loss) if X_test is not None else None,
-                   test_acc=np.array(test_acc) if X_test is not None else None,
-                   samples=n * len(times), forward_passes=passes, method="slow",
+                   train_loss=c.array("loss", "train")[0], train_acc=c.array("acc", "train")[0],
+                   weights=np.concatenate(c.weights), epoch_time=np.array(c.times),
+                   test_loss=None if Xt is None else c.array("loss", "test")[0],
+                   test_acc=None if Xt is None else c.array("acc", "test")[0],
+                   samples=n * len(c.times), forward_passes=sum(passes_made), method="slow",
                    compile_time=compile_time)
 
 

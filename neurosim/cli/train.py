@@ -52,10 +52,10 @@ def add_parser(sub):
 
 
 def _network(args):
-    from ..sweeps import _Layered
+    from ..presets import Layered
     from . import preset_network
     if args.layers is not None:
-        return _Layered(args.layers)(0 if args.seed is None else args.seed), \
+        return Layered(args.layers)(0 if args.seed is None else args.seed), \
             "-".join(map(str, args.layers))
     name = args.net or "moons"
     return preset_network(name, args.seed), name

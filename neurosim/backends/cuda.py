@@ -1,44 +1,15 @@
-"""The CUDA variant: host drivers for :mod:`neurosim.kernels.cuda` and its public API.
-
-Three layers, as in the CPU path: the ``@cuda.jit`` kernels see only arrays; the drivers here
-copy arrays to the device, pick launch configurations (:mod:`neurosim.config`) and copy
-results back; the public functions have the CPU signatures plus ``device="cuda"`` (through
-:mod:`neurosim.engine` and :func:`neurosim.train`) or are new (:func:`train_many`).
-
-Modes
------
-* **Single sample** (:func:`forward`, :func:`backward`, :func:`update`, :func:`gradient`):
-  one launch per topological level, one thread per neuron of the level; one thread per
-  edge for the update. :func:`predict` does the same for many samples at once;
-  :func:`evaluate` runs the many-networks evaluation kernel with one network.
-* **Per-sample SGD** (``train(..., device="cuda")``, :class:`TrainState`): a network with at
-  most ``config.SGD_BLOCK_MAX_EDGES`` edges runs each epoch as one single-block launch
-  (levels separated by block barriers); a wider one launches, for every sample, one kernel
-  per level forward, one for the loss, one per level backward and one for the update -- the
-  sample index is a kernel argument, so nothing is copied inside the epoch.
-* **Minibatch** (``batch_size > 1``): threads over (sample x neuron) per level, gradients
-  summed per edge by one thread per edge.
-* **Many networks** (:func:`train_many`): the same topology with different initial weights
-  and/or learning rates, one block per network, a whole epoch per launch.
-
-Every mode gives the results of the CPU kernels for the same network, data order and
-learning rate: to rounding in float64 (~1e-12 relative; FMA contraction on a real GPU is
-the only difference) and to float32 rounding in float32.
-
-Importing this module raises :class:`CudaUnavailableError` (an ``ImportError``) saying what
-is missing when numba-cuda is not installed or no GPU is usable, unless Numba's CUDA
-simulator is enabled (``NUMBA_ENABLE_CUDASIM=1`` before numba is imported).
+"""The CUDA backend: host drivers for :mod:`neurosim.kernels.cuda`, mirror of
+:mod:`neurosim.backends.cpu` (same names), plus :class:`ManyTrainer` (a block per network).
+Importing it raises :class:`CudaUnavailableError` (an ImportError saying why) without CUDA.
 """
 from __future__ import annotations
 
 import time
 import weakref
-from dataclasses import dataclass
 
 import numpy as np
 
-from . import config, engine
-from .graph import Network, _check_seed
+from .. import config
 
 
 class CudaUnavailableError(ImportError):
@@ -76,10 +47,15 @@ def _require_cuda():
 
 nbcuda = _require_cuda()
 
-from .kernels import cuda as K  # noqa: E402  (only once CUDA is known to be usable)
+from ..kernels import cuda as K  # noqa: E402  (only once CUDA is known to be usable)
 
-__all__ = ["CudaUnavailableError", "forward", "backward", "update", "gradient", "predict",
-           "evaluate", "TrainState", "train_many", "ManyHistory", "device_name", "levels"]
+def usable():
+    """True: importing this module succeeded, so a GPU (or the simulator) is here."""
+    return True
+
+
+__all__ = ["CudaUnavailableError", "usable", "forward", "backward", "update", "gradient", "predict",
+           "evaluate", "Trainer", "ManyTrainer", "device_name", "levels"]
 
 
 # ---------------------------------------------------------------------------------------
@@ -225,7 +201,7 @@ def forward(net, x):
 def backward(net, t):
     """Deltas of every neuron for target ``t`` after :func:`forward`; returns the error E.
 
-    Sets ``net.deltas`` (dE/d output) and ``net._g`` (dE/dz), as the CPU path does.
+    Sets ``net.deltas`` (dE/d output) and ``net.dedz`` (dE/dz), as the CPU path does.
 
     Parameters
     ----------
@@ -243,15 +219,8 @@ def backward(net, t):
                          True)
     _backward_levels(top, w, Z, OUT, DELTA, G, 1, False, 0)
     net.deltas[:] = DELTA.copy_to_host()[:, 0]
-    net._g = G.copy_to_host()[:, 0].copy()
+    net.dedz = G.copy_to_host()[:, 0].copy()
     return float(E.copy_to_host()[0])
-
-
-def _signal(net):
-    g = getattr(net, "_g", None)
-    if g is None:
-        raise RuntimeError("run forward and backward first")
-    return g
 
 
 def gradient(net):
@@ -263,7 +232,7 @@ def gradient(net):
     """
     t = _topology(net)
     out = nbcuda.to_device(net.outs)
-    g = nbcuda.to_device(np.ascontiguousarray(_signal(net), dtype=net.dtype))
+    g = nbcuda.to_device(np.ascontiguousarray(net.dedz, dtype=net.dtype))
     grad = nbcuda.device_array(t.m, dtype=net.dtype)
     K.gradient[_grid(t.m)](t.src, t.dst, out, g, grad)
     return grad.copy_to_host()
@@ -274,7 +243,7 @@ def update(net, lr):
     ``w -= lr * o_src * g_dst`` (a thread per edge); ``net.weights`` changes in place."""
     t = _topology(net)
     out = nbcuda.to_device(net.outs)
-    g = nbcuda.to_device(np.ascontiguousarray(_signal(net), dtype=net.dtype))
+    g = nbcuda.to_device(np.ascontiguousarray(net.dedz, dtype=net.dtype))
     w = nbcuda.to_device(net.weights)
     K.update[_grid(t.m)](t.src, t.dst, out, g, w, float(lr))
     w.copy_to_host(net.weights)
@@ -334,7 +303,7 @@ def evaluate(net, X, T):
 
 # ---------------------------------------------------------------------------------------
 # training one network (train(..., device="cuda"))
-class TrainState:
+class Trainer:
     """One network's training data, weights and scratch, resident on the device.
 
     ``neurosim.train(..., device="cuda")`` makes one, calls :meth:`epoch` once per epoch
@@ -472,237 +441,67 @@ def _block_scratch(t, k):
 
 # ---------------------------------------------------------------------------------------
 # many networks at once
-@dataclass
-class ManyHistory:
-    """What :func:`train_many` did, one row per network.
-
-    Attributes
-    ----------
-    lr : ndarray (n_nets,)
-        Learning rate of each network.
-    batch_size : int
-    edge_names : list of str
-    weights : ndarray (n_nets, n_edges)
-        Final weights.
-    train_loss, train_acc : ndarray (n_nets, epochs + 1)
-        Mean error per sample and accuracy before training and after every epoch
-        (evaluated on the device with that epoch's final weights).
-    test_loss, test_acc : ndarray (n_nets, epochs + 1) or None
-    weights_history : ndarray (epochs + 1, n_nets, n_edges) or None
-        With ``keep_weights=True``.
-    epoch_time : ndarray (epochs,)
-        Seconds in the training launch of each epoch (evaluation excluded).
-    samples : int
-        Sample steps per network.
-    diverged_epoch : ndarray (n_nets,) int
-        First epoch after which a network's loss or weights were not finite, -1 if never.
-        A diverged network keeps training (its weights stay NaN/inf); the others are
-        unaffected.
-    device : str
-    """
-    lr: np.ndarray
-    batch_size: int
-    edge_names: list
-    weights: np.ndarray
-    train_loss: np.ndarray
-    train_acc: np.ndarray
-    epoch_time: np.ndarray
-    samples: int
-    diverged_epoch: np.ndarray
-    test_loss: np.ndarray | None = None
-    test_acc: np.ndarray | None = None
-    weights_history: np.ndarray | None = None
-    device: str = ""
-
-    @property
-    def n_nets(self):
-        return self.weights.shape[0]
-
-    @property
-    def epochs(self):
-        return len(self.epoch_time)
-
-    @property
-    def train_time(self):
-        return float(np.sum(self.epoch_time))
-
-    @property
-    def cups(self):
-        """Aggregate connection updates per second over all networks."""
-        t = self.train_time
-        return (self.n_nets * len(self.edge_names) * self.samples / t if t > 0
-                else float("nan"))
-
-    @property
-    def diverged(self):
-        return self.diverged_epoch >= 0
-
-    def __repr__(self):
-        acc = self.train_acc[:, -1]
-        return (f"ManyHistory({self.n_nets} nets, {self.epochs} epochs, train acc "
-                f"{acc.min():.3f}..{acc.max():.3f}, {int(self.diverged.sum())} diverged, "
-                f"{self.cups:.3g} CUPS on {self.device})")
 
 
-def _stack_networks(nets, weights):
-    """(template net, list of nets or None, initial weights (k, m))."""
-    if isinstance(nets, Network):
-        base, many = nets, None
-        W = np.array(nets.weights[None, :], dtype=nets.dtype) if weights is None else weights
-    else:
-        many = list(nets)
-        if not many or not all(isinstance(n, Network) for n in many):
-            raise ValueError("nets must be a Network or a non-empty list of Networks")
-        base = many[0]
-        key = _topology_key(base)
-        bad = [i for i, n in enumerate(many) if _topology_key(n) != key]
-        if bad:
-            raise ValueError(f"networks {bad[:10]} differ from network 0 in topology, "
-                             "activations, loss or dtype; train_many needs one topology")
-        if weights is not None:
-            raise ValueError("give weights with a single Network, not with a list")
-        W = np.stack([n.weights for n in many])
-    W = np.asarray(W, dtype=np.float64)
-    if W.ndim == 1:
-        W = W[None, :]
-    if W.ndim != 2 or W.shape[1] != base.n_edges or W.shape[0] == 0:
-        raise ValueError(f"weights must have shape (n_nets, {base.n_edges}), got {W.shape}")
-    if not np.all(np.isfinite(W)):
-        raise ValueError("initial weights must be finite")
-    return base, many, np.ascontiguousarray(W, dtype=base.dtype)
-
-
-def _topology_key(net):
-    return (net.n_inputs, net.dtype.str, net.loss, net.src.tobytes(), net.dst.tobytes(),
-            net.act.tobytes(), net.output_idx.tobytes())
-
-
-def train_many(nets, X, y, *, lr=0.05, epochs=10, weights=None, batch_size=1, shuffle=True,
-               seed=0, skip_zero_error=False, X_test=None, y_test=None, keep_weights=False):
-    """Train many networks of one topology side by side, one CUDA block per network.
-
-    Network k does exactly what ``neurosim.train(net_k, X, y, lr=lr[k], epochs=epochs,
-    batch_size=batch_size, shuffle=shuffle, seed=seed[k], skip_zero_error=...)`` does on
-    the CPU (same data order, same per-sample SGD), the whole epoch inside one launch.
+# ---------------------------------------------------------------------------------------
+# many networks at once (neurosim.train_many(..., device="cuda"))
+class ManyTrainer:
+    """``k`` networks of one topology resident on the device, one block per network.
 
     Parameters
     ----------
-    nets : Network or list of Network
-        A list: networks of one topology (same edges, activations, loss, dtype); their
-        weights are the starting points and are replaced by the trained ones in place.
-        A single Network: the template; its weights are the starting point of every
-        network unless ``weights`` is given, and it is not modified.
-    X : array_like (n_samples, n_inputs)
-    y : array_like (n_samples,) or (n_samples, n_outputs)
-    lr : float or array_like (n_nets,)
-        One learning rate for all, or one per network (a single template net with one
-        weight vector is then repeated for every learning rate).
-    epochs : int
-    weights : array_like (n_nets, n_edges), optional
-        Initial weights, with a single template Network.
+    net : Network
+        The topology (its weights are not used).
+    X, T : ndarray
+        Training data, checked, of ``net.dtype``.
+    W0 : ndarray (k, n_edges)
+        Initial weights.
+    lrs : ndarray (k,)
     batch_size : int
-        1 = per-sample SGD; larger = minibatches (as the CPU path).
-    shuffle : bool
-    seed : int or sequence of int
-        Seeds of the per-epoch reshuffle: one for all networks, or one per network.
-    skip_zero_error : bool
-    X_test, y_test : array_like, optional
-    keep_weights : bool
-        Also return every network's weights after every epoch.
-
-    Returns
-    -------
-    ManyHistory
+    sets : list of (X, T)
+        Data sets :meth:`evaluate` runs on (training set first).
     """
-    base, many, W0 = _stack_networks(nets, weights)
-    Xa = engine.as_inputs(base, X)
-    T = engine.as_targets(base, y, Xa.shape[0])
-    epochs = engine.check_int(epochs, "epochs", 0)
-    batch_size = engine.check_int(batch_size, "batch_size", 1)
-    lrs = np.atleast_1d(np.asarray(lr, dtype=np.float64))
-    if lrs.ndim != 1 or lrs.shape[0] == 0:
-        raise ValueError("lr must be a number or a 1-d sequence of numbers")
-    for v in lrs:
-        engine.check_lr(v)
-    k = max(W0.shape[0], lrs.shape[0])
-    if W0.shape[0] not in (1, k) or lrs.shape[0] not in (1, k):
-        raise ValueError(f"{W0.shape[0]} weight rows and {lrs.shape[0]} learning rates do "
-                         "not broadcast to one number of networks")
-    if many is not None and k != len(many):
-        raise ValueError(f"{len(many)} networks but {lrs.shape[0]} learning rates")
-    W0 = np.ascontiguousarray(np.broadcast_to(W0, (k, base.n_edges)))
-    lrs = np.broadcast_to(lrs, (k,)).astype(base.dtype)
-    one_seed = seed is None or np.isscalar(seed) or isinstance(seed, np.random.Generator)
-    if one_seed:
-        _check_seed(seed)
-        seeds = None
-    else:
-        seeds = np.array([engine.check_int(s, "seed", 0) for s in seed], dtype=np.int64)
-    if seeds is not None and seeds.shape != (k,):
-        raise ValueError(f"seed must be one integer or {k} integers, got shape {seeds.shape}")
-    for flag, v in (("shuffle", shuffle), ("skip_zero_error", skip_zero_error),
-                    ("keep_weights", keep_weights)):
-        engine.check_bool(v, flag)
-    Xt, Tt = engine.as_test_set(base, X_test, y_test)
-    n = Xa.shape[0]
-    t = _topology(base)
-    d = nbcuda.to_device
-    dX, dT = d(Xa), d(T)
-    dW, dlr = d(W0), d(lrs)
-    scratch = _block_scratch(t, k)
-    Zn, On, Dn, Gn, GRAD, totals, upd = scratch
-    blocks = max(1, min(k, int(config.MAX_BLOCKS)))
-    threads = _block_threads(t)
-    sets = [(dX, dT, n)]
-    if Xt is not None:
-        sets.append((d(Xt), d(Tt), Xt.shape[0]))
-    rights = nbcuda.device_array(k, dtype=np.int64)
 
-    def evaluate():
+    def __init__(self, net, X, T, W0, lrs, batch_size, sets):
+        self.t = t = _topology(net)
+        self.k = k = W0.shape[0]
+        self.n = X.shape[0]
+        self.batch = int(batch_size)
+        d = nbcuda.to_device
+        self.dX, self.dT = d(X), d(T)
+        self.dW, self.dlr = d(np.ascontiguousarray(W0)), d(np.ascontiguousarray(lrs))
+        self.scratch = _block_scratch(t, k)
+        self.blocks = max(1, min(k, int(config.MAX_BLOCKS)))
+        self.threads = _block_threads(t)
+        self.sets = [(d(sX), d(sT), sX.shape[0]) for sX, sT in sets]
+        self.rights = nbcuda.device_array(k, dtype=np.int64)
+        self.compile_time = 0.0
+
+    def evaluate(self):
+        """[(mean error (k,), accuracy (k,)) for each data set]."""
+        t = self.t
+        Zn, On, Dn, Gn, _, totals, _ = self.scratch
         res = []
-        for sX, sT, ns in sets:
-            K.evaluate[blocks, threads](sX, sT, t.loss, t.n_in, t.act, t.outputs, t.run_ptr,
-                                        t.run_edge, t.run_src, t.run_len, t.d_lvl_ptr,
-                                        t.d_lvl_node, dW, Zn, On, Dn, Gn, totals, rights)
-            res.append((totals.copy_to_host() / ns, rights.copy_to_host() / ns))
+        for sX, sT, ns in self.sets:
+            K.evaluate[self.blocks, self.threads](
+                sX, sT, t.loss, t.n_in, t.act, t.outputs, t.run_ptr, t.run_edge, t.run_src,
+                t.run_len, t.d_lvl_ptr, t.d_lvl_node, self.dW, Zn, On, Dn, Gn, totals,
+                self.rights)
+            res.append((totals.copy_to_host() / ns, self.rights.copy_to_host() / ns))
         return res
 
-    rngs = ([np.random.default_rng(int(s)) for s in seeds] if seeds is not None
-            else [np.random.default_rng(seed)])
-    hist = [evaluate()]
-    wh = [W0.copy()] if keep_weights else None
-    w_ok = [np.ones(k, dtype=bool)]
-    times = []
-    for ep in range(epochs):
-        perms = np.stack([r.permutation(n) if shuffle else np.arange(n) for r in rngs])
-        dperm = d(perms.astype(np.int64))
-        t0 = time.perf_counter()
-        K.train_epoch[blocks, threads](
-            dX, dT, dperm, dlr, batch_size, bool(skip_zero_error), t.loss, t.n_in, t.act,
-            t.is_out, t.outputs, t.run_ptr, t.run_edge, t.run_src, t.run_len, t.out_ptr,
-            t.out_edge, t.src, t.dst, t.d_lvl_ptr, t.d_lvl_node, dW, Zn, On, Dn, Gn, GRAD,
-            totals, upd)
+    def epoch(self, perms, skip_zero=False):
+        """One epoch; network i visits the samples in order ``perms[i % len(perms)]``."""
+        t = self.t
+        Zn, On, Dn, Gn, GRAD, totals, upd = self.scratch
+        dperm = nbcuda.to_device(np.ascontiguousarray(perms, dtype=np.int64))
+        K.train_epoch[self.blocks, self.threads](
+            self.dX, self.dT, dperm, self.dlr, self.batch, bool(skip_zero), t.loss, t.n_in,
+            t.act, t.is_out, t.outputs, t.run_ptr, t.run_edge, t.run_src, t.run_len,
+            t.out_ptr, t.out_edge, t.src, t.dst, t.d_lvl_ptr, t.d_lvl_node, self.dW, Zn, On,
+            Dn, Gn, GRAD, totals, upd)
         nbcuda.synchronize()
-        times.append(time.perf_counter() - t0)
-        hist.append(evaluate())
-        Wk = dW.copy_to_host()              # between epochs: k x n_edges, for divergence
-        w_ok.append(np.all(np.isfinite(Wk), axis=1))
-        if keep_weights:
-            wh.append(Wk)
-    Wf = dW.copy_to_host()
-    tl = np.stack([h[0][0] for h in hist], axis=1)
-    ta = np.stack([h[0][1] for h in hist], axis=1)
-    bad = ~np.isfinite(tl) | ~np.stack(w_ok, axis=1)
-    div = np.where(bad.any(axis=1), bad.argmax(axis=1), -1).astype(np.int64)
-    out = ManyHistory(lr=lrs.astype(np.float64), batch_size=batch_size,
-                      edge_names=base.edge_names, weights=Wf, train_loss=tl, train_acc=ta,
-                      epoch_time=np.array(times), samples=n * epochs, diverged_epoch=div,
-                      weights_history=np.array(wh) if keep_weights else None,
-                      device=device_name())
-    if X_test is not None:
-        out.test_loss = np.stack([h[1][0] for h in hist], axis=1)
-        out.test_acc = np.stack([h[1][1] for h in hist], axis=1)
-    if many is not None:
-        for net, w in zip(many, Wf):
-            net.weights[:] = w
-    return out
+
+    def weights(self):
+        """Every network's weights as a new host array (k, n_edges)."""
+        return self.dW.copy_to_host()

@@ -1,9 +1,6 @@
-"""Per-neuron scalar math, written once and shared by the CPU and CUDA kernels.
-
-Every function here is a Numba ``@njit`` scalar function of plain floats and ints, so the
-CPU kernels (``neurosim.kernels.cpu``) and the CUDA kernels (``neurosim.kernels.cuda``) call
-the very same code. Activations and losses are identified by small integer codes; the
-name <-> code tables live here too.
+"""Per-neuron math, written once for the CPU and CUDA kernels: activations and their
+derivatives, the loss codes and the stable softplus the losses use. Plain ``@njit`` scalar
+functions of floats and ints; activations and losses are small integer codes.
 """
 import math
 

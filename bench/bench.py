@@ -1,9 +1,9 @@
-"""Benchmarks: neurosim's kernels beside what people would otherwise use (issues 2 and 6).
+"""Benchmarks: neurosim's kernels beside what people would otherwise use.
 
 Usage:
-    python -m neurosim.bench                  # full run, about 2-5 minutes on 2 cores
-    python -m neurosim.bench --quick          # tiny sizes, seconds (what the tests run)
-    python -m neurosim.bench --out DIR --repeats 5 --only chapter,w256 --skip torch,cold
+    python bench/bench.py                  # full run, about 2-5 minutes on 2 cores
+    python bench/bench.py --quick          # tiny sizes, seconds (what the tests run)
+    python bench/bench.py --out DIR --repeats 5 --only chapter,w256 --skip torch,cold
 
 Options:
     --out DIR       where RESULTS.md, results.json and cups.png go (default: bench; with
@@ -62,10 +62,12 @@ from dataclasses import dataclass, field
 import numpy as np
 from numba import njit
 
-from . import datasets, presets
-from ._scalar import BCE, BIAS, RELU, SIGMOID
-from .graph import Network
-from .kernels import cpu
+import neurosim as ns
+from neurosim import datasets, presets
+from neurosim.backends.cpu import no_record, scratch
+from neurosim.graph import Network
+from neurosim.kernels import cpu
+from neurosim.kernels.neuron import BCE, BIAS, RELU, SIGMOID
 
 SYSTEMS = ("neurosim", "neurosim CUDA", "numba dense", "numpy", "torch", "sklearn")
 SKIPPABLE = {"torch", "sklearn", "numpy", "dense", "cuda", "slow", "cold", "train"}
@@ -227,14 +229,12 @@ class Dense:
 def run_neurosim(wl, w0):
     net = wl.net
     w = w0.copy()
-    z, out, delta, g = (np.zeros(net.n_neurons) for _ in range(4))
+    S, rec = scratch(net), no_record(net)
     grad = np.zeros(net.n_edges)
     T = wl.y[:, None].copy()
     t0 = time.perf_counter()
     for p in wl.perms:
-        cpu.train_epoch(wl.X, T, p, wl.lr, 1, False, net.loss, net.n_inputs, net.act,
-                        net.is_output, net.output_idx, net.run_ptr, net.run_edge,
-                        net.run_src, net.run_len, w, z, out, delta, g, grad)
+        cpu.train_epoch(wl.X, T, p, wl.lr, 1, False, net.loss, net.topo, w, S, grad, rec)
     return time.perf_counter() - t0, w
 
 
@@ -242,32 +242,20 @@ def compile_neurosim(wl):
     """Seconds for the first call of the training kernel in this process (compiling it,
     or loading it from Numba's on-disk cache)."""
     net = wl.net
-    z, out, delta, g = (np.zeros(net.n_neurons) for _ in range(4))
     t0 = time.perf_counter()
     cpu.train_epoch(wl.X, wl.y[:, None].copy(), np.zeros(0, np.int64), wl.lr, 1, False,
-                    net.loss, net.n_inputs, net.act, net.is_output, net.output_idx,
-                    net.run_ptr, net.run_edge, net.run_src, net.run_len, net.weights.copy(),
-                    z, out, delta, g, np.zeros(net.n_edges))
+                    net.loss, net.topo, net.weights.copy(), scratch(net),
+                    np.zeros(net.n_edges), no_record(net))
     return time.perf_counter() - t0
 
 
 def cuda_usable():
     """None if a real GPU runs neurosim's CUDA kernels, else the reason why not."""
-    try:
-        from numba import config as nbconfig
-        if getattr(nbconfig, "ENABLE_CUDASIM", 0):
-            return "no GPU (CUDA simulator active)"
-        from numba import cuda
-        if not cuda.is_available():
-            return "no GPU"
-        import neurosim.cuda  # noqa: F401
-    except Exception as exc:                            # noqa: BLE001 (any reason is "no")
-        return f"no GPU ({type(exc).__name__})"
-    return None
+    return ns.backends.real_gpu()
 
 
 def run_cuda(wl, w0):
-    from . import train
+    from neurosim import train
     net = wl.net.copy()
     net.weights[:] = w0
     h = train(net, wl.X, wl.y, lr=wl.lr, epochs=wl.epochs, seed=0, device="cuda")
@@ -518,7 +506,7 @@ def bench_workload(wl, repeats, skip, log=print):
 # train(record=None) costs nothing over the kernel; slow learner vs gradient descent
 def train_check(wl, repeats):
     """``neurosim.train(..., record=None)`` History CUPS beside the bare kernel's."""
-    from . import train
+    from neurosim import train
     kern, via = [], []
     for _ in range(repeats):
         kern.append(run_neurosim(wl, wl.net.weights)[0])
@@ -533,8 +521,7 @@ def train_check(wl, repeats):
 def slow_vs_gd(quick, targets=None):
     """Seconds (training kernels only) and forward passes until the mean training error
     first falls to each of ``targets``: gradient descent vs the chapter's slow learner."""
-    from . import slow_learn, train
-    from .slow import passes
+    from neurosim.training import passes, slow_learn, train
     targets = targets or ((0.65,) if quick else (0.45, 0.30))
     X, y = _moons(96 if quick else None)
     out = dict(targets=list(targets), data=f"moons, {len(X)} samples",
@@ -570,13 +557,11 @@ t_import = time.time()
 d = ns.datasets.moons()
 net = ns.presets.moons_net()
 X, T = d.X_train, d.y_train[:, None].copy()
-z, out, delta, g = ns.engine.scratch(net)
 t1 = time.time()
-cpu.train_epoch(X, T, np.zeros(0, np.int64), 0.05, 1, False, net.loss, net.n_inputs,
-                net.act, net.is_output, net.output_idx, net.run_ptr, net.run_edge,
-                net.run_src, net.run_len, net.weights.copy(), z, out, delta, g,
-                np.zeros(net.n_edges))
-ns.engine._evaluate(net, X[:1], T[:1])
+cpu.train_epoch(X, T, np.zeros(0, np.int64), 0.05, 1, False, net.loss, net.topo,
+                net.weights.copy(), ns.backends.cpu.scratch(net), np.zeros(net.n_edges),
+                ns.backends.cpu.no_record(net))
+ns.backends.cpu.evaluate(net, X[:1], T[:1])
 t_jit = time.time() - t1
 h = ns.train(net, d.X_train, d.y_train, lr=0.05, epochs=1)
 t_end = time.time()
@@ -660,7 +645,7 @@ def _fmt_us(r):
 def markdown(res):
     m = res["machine"]
     lines = [f"# neurosim benchmark{' (quick)' if res['quick'] else ''}", "",
-             f"Run {res['date']} with `python -m neurosim.bench"
+             f"Run {res['date']} with `python bench/bench.py"
              f"{' --quick' if res['quick'] else ''}` (repeats: {res['repeats']}, median "
              f"with min–max). Load average (1, 5, 15 min) at start {res['load_start']}, "
              f"at end {res['load_end']}"
@@ -895,7 +880,7 @@ def run(quick=False, out="bench", repeats=3, only=None, skip=(), cold=None, log=
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(prog="python -m neurosim.bench",
+    ap = argparse.ArgumentParser(prog="python bench/bench.py",
                                  description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--out", default=None)

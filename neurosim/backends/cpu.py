@@ -1,0 +1,149 @@
+"""The CPU backend: hands a Network's bundles to :mod:`neurosim.kernels.cpu`.
+
+Mirror of :mod:`neurosim.backends.cuda`: the same public names and contracts (inputs
+already checked by the caller, results in the Network's arrays or returned).
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from ..kernels import cpu as K
+
+__all__ = ["usable", "device_name", "forward", "backward", "gradient", "update", "predict",
+           "evaluate", "Trainer", "scratch", "no_record"]
+
+
+def usable():
+    """The CPU can always run the kernels."""
+    return True
+
+
+def device_name():
+    """The processor's model name (``platform.processor()`` where /proc/cpuinfo is absent)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    import platform
+    return platform.processor() or platform.machine()
+
+
+def scratch(net):
+    """Fresh per-neuron work arrays ``S = (z, out, delta, dedz)``."""
+    n = net.n_neurons
+    return tuple(np.zeros(n, dtype=net.dtype) for _ in range(4))
+
+
+def no_record(net):
+    """The empty ``rec`` bundle of :func:`kernels.cpu.train_epoch` (nothing recorded)."""
+    return (np.zeros(0, np.int64), np.zeros((0, 0), net.dtype), np.zeros((0, 0), net.dtype),
+            np.zeros(0, net.dtype))
+
+
+# ---------------------------------------------------------------------------------------
+# one sample
+def forward(net, x):
+    """One sample forward; sets ``net.z``, ``net.outs``; returns the outputs."""
+    K.forward(x, net.topo, net.weights, net.z, net.outs)
+    return net.outs[net.output_idx].copy()
+
+
+def backward(net, t):
+    """Deltas of every neuron for target ``t`` after :func:`forward`; returns the error E.
+    Sets ``net.deltas`` (dE/d output) and ``net.dedz`` (dE/dz)."""
+    dedz = np.zeros(net.n_neurons, dtype=net.dtype)
+    E = K.backward(net.loss, net.topo, net.weights, net.z, net.outs, t, net.deltas, dedz)
+    net.dedz = dedz
+    return float(E)
+
+
+def gradient(net):
+    """dE/dw of every edge from the last forward/backward pass."""
+    grad = np.empty(net.n_edges, dtype=net.dtype)
+    K.gradient(net.topo, net.outs, net.dedz, grad)
+    return grad
+
+
+def update(net, lr):
+    """``w -= lr * o_src * dedz_dst`` from the last forward/backward pass, in place."""
+    K.update(net.topo, net.outs, net.dedz, net.weights, lr)
+
+
+# ---------------------------------------------------------------------------------------
+# many samples
+def predict(net, X):
+    """Outputs of the output neurons for every sample, shape (n_samples, n_outputs)."""
+    Y = np.empty((X.shape[0], len(net.output_idx)), dtype=net.dtype)
+    K.predict(X, net.topo, net.weights, scratch(net), Y)
+    return Y
+
+
+def evaluate(net, X, T):
+    """(mean error per sample, accuracy) over a data set, the weights fixed."""
+    tot, right = K.evaluate(X, T, net.loss, net.topo, net.weights, scratch(net))
+    return tot / X.shape[0], right / X.shape[0]
+
+
+# ---------------------------------------------------------------------------------------
+# training one network
+class Trainer:
+    """One network's training state for :func:`neurosim.train` on the CPU.
+
+    ``compile_time`` is what compiling (or loading from Numba's cache) the epoch kernel
+    took; :meth:`epoch` runs one epoch in place on ``net.weights``. With ``watch`` (neuron
+    indexes) every step's outputs and deltas of those neurons are recorded
+    (:meth:`records`), by the same epoch body compiled with recording on.
+    """
+
+    def __init__(self, net, X, T, batch_size=1, watch=None, epochs=0):
+        self.net, self.X, self.T, self.batch = net, X, T, int(batch_size)
+        self.S = scratch(net)
+        self.grad = np.zeros(net.n_edges, dtype=net.dtype)
+        self.epochs_done = 0
+        if watch is None:
+            self.kernel, self.watch = K.train_epoch, None
+            self.rec = no_record(net)
+        else:
+            n, k = X.shape[0], len(watch)
+            self.kernel, self.watch = K.record_epoch, np.asarray(watch, dtype=np.int64)
+            self.out = np.zeros((epochs, n, k), dtype=net.dtype)
+            self.delta = np.zeros((epochs, n, k), dtype=net.dtype)
+            self.err = np.zeros((epochs, n), dtype=net.dtype)
+            self.sample = np.zeros((epochs, n), dtype=np.int64)
+            self.rec = (self.watch, np.zeros((0, k), net.dtype), np.zeros((0, k), net.dtype),
+                        np.zeros(0, net.dtype))
+        t0 = time.perf_counter()
+        self._run(np.zeros(0, np.int64), net.dtype.type(0.0), False, self.rec)
+        self.compile_time = time.perf_counter() - t0
+
+    def _run(self, perm, lr, skip_zero, rec):
+        net = self.net
+        return self.kernel(self.X, self.T, perm, lr, self.batch, skip_zero, net.loss,
+                           net.topo, net.weights, self.S, self.grad, rec)
+
+    def epoch(self, perm, lr, skip_zero=False):
+        """One epoch over the samples in ``perm`` order; returns (sum of E, updates)."""
+        perm = np.ascontiguousarray(perm, dtype=np.int64)
+        lr = self.net.dtype.type(lr)
+        rec = self.rec
+        if self.watch is not None:
+            e = self.epochs_done
+            rec = (self.watch, self.out[e], self.delta[e], self.err[e])
+            self.sample[e] = perm
+        self.epochs_done += 1
+        return self._run(perm, lr, bool(skip_zero), rec)
+
+    def sync_weights(self):
+        """Nothing to copy: the CPU kernels work on ``net.weights`` itself."""
+
+    def records(self, names):
+        """``(data, sample, error)`` of the epochs run, for :class:`neurosim.training.Records`."""
+        e = self.epochs_done
+        data = {nm: {"output": self.out[:e, :, q].copy(), "delta": self.delta[:e, :, q].copy()}
+                for q, nm in enumerate(names)}
+        return data, self.sample[:e].copy(), self.err[:e].copy()

@@ -1,0 +1,103 @@
+"""One sample or one data set through a network, on either device: check the input, then
+call the backend (:mod:`neurosim.backends`) that ``device`` names. The public
+``forward``, ``backward``, ``gradient``, ``update``, ``step``, ``predict``, ``evaluate``.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import backends
+from .checks import check_lr
+from .inputs import as_inputs, as_targets, check_net
+from .kernels.neuron import SOFTMAX_CE
+
+
+def forward(net, x, device="cpu"):
+    """Run one sample forward; sets ``net.z`` and ``net.outs`` and returns the outputs.
+
+    Parameters
+    ----------
+    x : array_like, shape (n_inputs,)
+    """
+    B = backends.get(device)
+    x = as_inputs(net, x, "x")
+    if x.shape[0] != 1:
+        raise ValueError("forward takes one sample; use predict for many")
+    return B.forward(net, x[0])
+
+
+def backward(net, y, device="cpu"):
+    """Deltas of every neuron for target ``y`` after :func:`forward`; returns the error E.
+
+    Sets ``net.deltas`` (dE/d output) and ``net.dedz`` (dE/dz). Weights do not change.
+    """
+    B = backends.get(device)
+    t = as_targets(net, y, 1, "y")[0]
+    return B.backward(net, t)
+
+
+def _dedz(net):
+    """dE/dz of every neuron from the last backward pass."""
+    if net.dedz is None:
+        raise RuntimeError("run forward and backward first")
+    return net.dedz
+
+
+def gradient(net, x, y, device="cpu"):
+    """dE/dw of every edge for one sample (forward + backward; weights unchanged).
+
+    Returns
+    -------
+    (E, grad) : float, ndarray of shape (n_edges,)
+    """
+    B = backends.get(device)
+    as_targets(net, y, 1, "y")          # bad y raises before the forward pass runs
+    forward(net, x, device)
+    E = backward(net, y, device)
+    return E, B.gradient(net)
+
+
+def update(net, lr, device="cpu"):
+    """Apply the gradient step of the last forward/backward pass: w -= lr * o_src * dedz_dst."""
+    B = backends.get(device)
+    check_net(net)
+    lr = check_lr(lr)
+    _dedz(net)
+    B.update(net, lr)
+
+
+def step(net, x, y, lr, device="cpu"):
+    """One per-sample SGD step (forward, backward, update); returns the error before it."""
+    lr = check_lr(lr)
+    backends.get(device)
+    as_targets(net, y, 1, "y")          # bad y raises before the forward pass runs
+    forward(net, x, device)
+    E = backward(net, y, device)
+    update(net, lr, device)
+    return E
+
+
+def predict(net, X, device="cpu"):
+    """Outputs of the output neurons for every sample, shape (n_samples, n_outputs)."""
+    B = backends.get(device)
+    return B.predict(net, as_inputs(net, X))
+
+
+def predict_proba(net, X, device="cpu"):
+    """Class probabilities: softmax of the logits for ``softmax_ce``, else the outputs."""
+    Y = predict(net, X, device)
+    if net.loss == SOFTMAX_CE:
+        Y = Y - Y.max(axis=1, keepdims=True)
+        np.exp(Y, out=Y)
+        Y /= Y.sum(axis=1, keepdims=True)
+    return Y
+
+
+def evaluate(net, X, y, device="cpu"):
+    """Mean error per sample and accuracy over a data set.
+
+    Accuracy: one output (or loss bce) thresholds at 0.5; several outputs take the argmax.
+    """
+    B = backends.get(device)
+    X = as_inputs(net, X)
+    return B.evaluate(net, X, as_targets(net, y, X.shape[0]))

@@ -1,0 +1,135 @@
+"""``train``: gradient descent on one network, per-sample (the chapter's way) or in
+minibatches, on the CPU or CUDA backend, returning a :class:`History`.
+"""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from .. import backends
+from ..checks import check_bool, check_choice, check_int, check_lr, check_seed
+from ..inputs import as_inputs, as_targets, as_test_set
+from .history import DivergenceError, History, Records
+from .loop import progress_bar, run_epochs
+
+
+def train(net, X, y, *, lr=0.05, epochs=10, batch_size=1, shuffle=True, seed=0,
+          skip_zero_error=False, X_test=None, y_test=None, on_divergence="stop",
+          record=None, progress=False, device="cpu"):
+    """Train ``net`` in place by gradient descent; return a :class:`History`.
+
+    Parameters
+    ----------
+    net : Network
+    X : array_like (n_samples, n_inputs)
+    y : array_like (n_samples,) or (n_samples, n_outputs)
+        Targets fitting ``net``'s loss (see :func:`neurosim.inputs.as_targets`).
+    lr : float
+        Learning rate (eta), > 0.
+    epochs : int
+    batch_size : int
+        1 (default) is per-sample SGD as in the chapter: forward, deltas, update, next
+        sample. Larger sizes average the gradient over the batch.
+    shuffle : bool
+        Reshuffle the samples every epoch with a generator seeded by ``seed``.
+    skip_zero_error : bool
+        The chapter's rule: make no update for a sample whose error is exactly 0.
+    X_test, y_test : array_like, optional
+        Evaluated after every epoch.
+    on_divergence : {"stop", "raise"}
+        If weights or loss become NaN/inf: ``stop`` warns, stops training and records the
+        epoch in ``History.diverged_epoch``; ``raise`` raises :class:`DivergenceError`.
+        The network keeps the non-finite weights either way.
+    record : list of str or "all", optional
+        Neurons whose output and delta are stored at every sample step
+        (``History.records``, a :class:`neurosim.training.Records`: for each neuron
+        ``{"output": ..., "delta": ...}`` arrays of shape (epochs_run, n_samples)).
+    progress : bool
+        Show a tqdm progress bar over epochs.
+    device : {"cpu", "cuda"}
+
+    Raises
+    ------
+    ValueError
+        For bad input (shapes, NaN/inf, labels that don't fit the loss, lr <= 0), before
+        any weight changes.
+    """
+    B = backends.get(device)
+    Xa = as_inputs(net, X)
+    T = as_targets(net, y, Xa.shape[0])
+    lr = check_lr(lr)
+    epochs = check_int(epochs, "epochs", 0)
+    batch_size = check_int(batch_size, "batch_size", 1)
+    check_choice(on_divergence, "on_divergence", ("stop", "raise"))
+    for flag, v in (("shuffle", shuffle), ("skip_zero_error", skip_zero_error),
+                    ("progress", progress)):
+        check_bool(v, flag)
+    check_seed(seed)
+    Xt, Tt = as_test_set(net, X_test, y_test)
+    names = None
+    if record is not None:
+        if device != "cpu":
+            raise ValueError("record= needs device='cpu' (the recorder is a CPU kernel)")
+        names = record_names(net, record, epochs, Xa.shape[0])
+    rng = np.random.default_rng(seed)
+    n = Xa.shape[0]
+    sets = [(Xa, T)] + ([(Xt, Tt)] if Xt is not None else [])
+    bar = progress_bar(progress, epochs, f"lr={lr:g}")
+    # compiles (or loads from Numba's cache) before the clock starts; CUDA uploads the data
+    if device == "cpu":
+        state = B.Trainer(net, Xa, T, batch_size,
+                          watch=None if names is None else [net.neuron(nm) for nm in names],
+                          epochs=epochs)
+    else:
+        state = B.Trainer(net, Xa, T, batch_size)
+    c = run_epochs(
+        epochs, lambda ep: rng.permutation(n) if shuffle else np.arange(n),
+        lambda perm: state.epoch(perm, lr, skip_zero_error),
+        lambda: [B.evaluate(net, sX, sT) for sX, sT in sets], lambda: net.weights,
+        after=state.sync_weights, bar=bar)
+    hist = History(lr=lr, batch_size=batch_size, edge_names=net.edge_names,
+                   train_loss=c.array("loss", "train")[0], train_acc=c.array("acc", "train")[0],
+                   weights=np.concatenate(c.weights), epoch_time=np.array(c.times),
+                   test_loss=None if Xt is None else c.array("loss", "test")[0],
+                   test_acc=None if Xt is None else c.array("acc", "test")[0],
+                   samples=n * len(c.times), forward_passes=n * len(c.times),
+                   diverged_epoch=c.stopped, compile_time=state.compile_time)
+    if names is not None:
+        hist.records = Records(*state.records(names))
+    if c.stopped is not None:
+        msg = (f"training diverged at epoch {c.stopped} (lr={lr:g}): weights or loss became "
+               "NaN/inf; try a smaller learning rate")
+        if on_divergence == "raise":
+            raise DivergenceError(msg)
+        warnings.warn(msg, RuntimeWarning, stacklevel=2)
+    return hist
+
+
+_RECORD_LIMIT = 2 ** 30          # bytes of recorded arrays, a guard against typos
+
+
+def record_names(net, record, epochs, n_samples):
+    """Validate ``record`` (a list of neuron names, one name, or ``"all"``) and return the
+    names. Raises ValueError before anything is trained."""
+    if isinstance(record, str):
+        names = net.neuron_names if record == "all" else [record]
+    else:
+        try:
+            names = list(record)
+        except TypeError:
+            raise ValueError(f"record must be a list of neuron names or 'all', "
+                             f"got {record!r}") from None
+    if not names:
+        raise ValueError("record is empty: give neuron names or 'all'")
+    bad = [nm for nm in names if not isinstance(nm, str) or nm not in net.index]
+    if bad:
+        raise ValueError(f"record: no neurons {bad}; neurons are {net.neuron_names}")
+    if len(set(names)) != len(names):
+        raise ValueError(f"record names a neuron twice: {names}")
+    size = 2 * epochs * n_samples * len(names) * net.dtype.itemsize
+    if size > _RECORD_LIMIT:
+        raise ValueError(f"recording {len(names)} neurons x {n_samples} samples x {epochs} "
+                         f"epochs needs {size / 2**30:.1f} GiB; record fewer neurons or "
+                         "epochs")
+    return list(names)
