@@ -12,6 +12,10 @@ from neurosim.io import load, save
 from reference import random_dag
 
 
+TOPO = ("act", "is_output", "output_idx", "run_ptr", "run_edge", "run_src", "run_len",
+        "out_ptr", "out_edge", "src", "dst")
+
+
 def arrays_of(net):
     return {k: v for k, v in vars(net).items() if isinstance(v, np.ndarray)}
 
@@ -20,7 +24,12 @@ def assert_same(a, b):
     va, vb = vars(a), vars(b)
     assert set(va) == set(vb)
     for k in va:
-        if isinstance(va[k], np.ndarray):
+        if k == "topo":                             # the index arrays, compared one by one
+            assert all(x is getattr(a, n) for x, n in zip(va[k][1:], TOPO))
+            assert all(x is getattr(b, n) for x, n in zip(vb[k][1:], TOPO))
+        elif va[k] is None or vb[k] is None:
+            assert va[k] is vb[k], k
+        elif isinstance(va[k], np.ndarray):
             np.testing.assert_array_equal(va[k], vb[k], err_msg=k, strict=True)
         else:
             assert va[k] == vb[k], k
