@@ -117,7 +117,7 @@ def error_curve(net, x, y, what, *, values=None, span=None, num=201):
     if not isinstance(what, str) or (what not in c.index and what not in c.edge_index):
         raise ValueError(f"{what!r} is neither a neuron nor an edge of this network")
     kind = "output" if what in c.index else "weight"
-    num = check_int(num, "num", 2)
+    num = check_int(num, "num", 2, 10 ** 7)
     E, grad = ops.gradient(c, xa[0], t)
     single = all(len(n) == 1 for n in c.neuron_names)
     if kind == "output":

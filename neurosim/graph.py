@@ -27,23 +27,23 @@ import re
 import numpy as np
 from numba import njit
 
-from .checks import check_seed
+from .checks import as_float, check_positive, check_seed
 from .kernels.neuron import (ACTIVATIONS, ACTIVATION_NAMES, BCE, BIAS, HIDDEN, INPUT, LOSSES,
                              LOSS_NAMES, OUTPUT, ROLE_NAMES, SIGMOID, SOFTMAX_CE, IDENTITY)
 
 INITS = ("normal", "glorot", "he")
-_NAME_RE = re.compile(r"^[^\s>-][^\s]*$")
+_NAME_RE = re.compile(r"[^\s>-]\S*")       # fullmatch: "A\n" is not a name
 
 
 def _check_name(name):
-    if not isinstance(name, str) or not name or "->" in name or not _NAME_RE.match(name):
+    if not isinstance(name, str) or not name or "->" in name or not _NAME_RE.fullmatch(name):
         raise ValueError(f"bad neuron name {name!r}: names are non-empty strings without "
                          "whitespace, not starting with '-' or '>' and without '->'")
     return name
 
 
 def _activation_code(name, who):
-    if name not in ACTIVATIONS:
+    if not isinstance(name, str) or name not in ACTIVATIONS:
         raise ValueError(f"unknown activation {name!r} for {who}; "
                          f"choose one of {sorted(ACTIVATIONS)}")
     return ACTIVATIONS[name]
@@ -69,7 +69,8 @@ class Network:
         forward/backward pass (see :func:`neurosim.forward`, :func:`neurosim.backward`).
     dedz : ndarray, shape (n_neurons,), or None
         dE/dz = f'(z) * delta of every neuron from the last backward pass (None before
-        one); the gradient of edge i->j is ``outs[i] * dedz[j]``.
+        one, and after a forward pass until the next backward); the gradient of edge
+        i->j is ``outs[i] * dedz[j]``.
     topo : tuple
         The index arrays the kernels take as one bundle: ``(n_inputs, act, is_output,
         output_idx, run_ptr, run_edge, run_src, run_len, out_ptr, out_edge, src, dst)``.
@@ -231,6 +232,7 @@ class Network:
         outputs = [_check_name(s) for s in _as_list(outputs, "outputs")]
         bias = _check_name(bias)
         dtype = _check_common(loss, init, dtype)
+        scale = check_positive(scale, "scale")
         check_seed(seed)
         if not inputs or not outputs:
             raise ValueError("a network needs at least one input and one output")
@@ -407,13 +409,21 @@ class Network:
             names = [[f"x{i}" for i in range(sizes[0])]]
             names += [[f"h{l}_{i}" for i in range(s)] for l, s in enumerate(sizes[1:-1], 1)]
             names += [[f"y{i}" for i in range(sizes[-1])]]
-        elif [len(l) for l in names] != sizes:
-            raise ValueError(f"names must have one list per layer with sizes {sizes}")
+        else:
+            if isinstance(names, str) or not hasattr(names, "__iter__"):
+                raise ValueError(f"names must be one list of names per layer, got {names!r}")
+            names = list(names)
+            if any(isinstance(l, str) or not hasattr(l, "__iter__") for l in names):
+                raise ValueError("names must be one list of names per layer")
+            names = [list(l) for l in names]
+            if [len(l) for l in names] != sizes:
+                raise ValueError(f"names must have one list per layer with sizes {sizes}")
         flat = [_check_name(nm) for layer in names for nm in layer]
         all_names = flat[:sizes[0]] + [_check_name(bias)] + flat[sizes[0]:]
         if len(set(all_names)) != len(all_names):
             raise ValueError("neuron names must be unique")
         _check_common(loss, init, dtype)
+        scale = check_positive(scale, "scale")
         starts = np.cumsum([0, sizes[0] + 1] + sizes[1:-1])   # first index of each layer
         srcs, dsts = [], []
         for l in range(1, len(sizes)):
@@ -512,7 +522,7 @@ class Network:
     def set_weight(self, name, value):
         """Set the weight of edge ``name``."""
         k = self.edge(name)
-        value = float(value)
+        value = as_float(value, "weight")
         if not np.isfinite(value):
             raise ValueError(f"weight must be finite, got {value}")
         if not _finite_in(value, self.dtype):
@@ -547,9 +557,7 @@ class Network:
 
         A copy of the arrays (the indexes are not rebuilt), including the state of the
         last forward/backward pass."""
-        dtype = np.dtype(dtype)
-        if dtype not in (np.float64, np.float32):
-            raise ValueError(f"dtype must be float64 or float32, not {dtype}")
+        dtype = _as_dtype(dtype)
         net = object.__new__(Network)
         for k, v in vars(self).items():
             if isinstance(v, np.ndarray):
@@ -673,17 +681,23 @@ def _finite_in(w, dtype):
 
 
 def _check_common(loss, init, dtype):
-    if loss not in LOSSES:
+    if not isinstance(loss, str) or loss not in LOSSES:
         raise ValueError(f"unknown loss {loss!r}; choose one of {sorted(LOSSES)}")
-    if init not in INITS:
+    if not isinstance(init, str) or init not in INITS:
         raise ValueError(f"unknown init {init!r}; choose one of {list(INITS)}")
+    return _as_dtype(dtype)
+
+
+def _as_dtype(dtype):
+    """float64 or float32 as a numpy dtype, or ValueError (None is not a dtype here,
+    though numpy reads it as float64)."""
     try:
-        dtype = np.dtype(dtype)
-    except TypeError:
-        raise ValueError(f"dtype must be float64 or float32, not {dtype!r}") from None
-    if dtype not in (np.float64, np.float32):
-        raise ValueError(f"dtype must be float64 or float32, not {dtype}")
-    return dtype
+        dt = np.dtype(dtype) if dtype is not None else None
+    except (TypeError, ValueError):
+        dt = None
+    if dt is None or dt not in (np.float64, np.float32):
+        raise ValueError(f"dtype must be float64 or float32, not {dtype!r}")
+    return dt
 
 
 def _natural_key(name):
@@ -727,10 +741,7 @@ def _parse_edges(edges):
         if not isinstance(s, str) or not isinstance(d, str):
             raise ValueError(f"edge {e!r}: neuron names must be strings")
         if weight is not None:
-            try:
-                given[k] = float(weight)
-            except (TypeError, ValueError):
-                raise ValueError(f"edge {s}->{d}: weight {weight!r} is not a number") from None
+            given[k] = as_float(weight, f"edge {s}->{d}: weight")
             if not np.isfinite(given[k]):       # NaN would otherwise mean "initialise me"
                 raise ValueError(f"edge {s}->{d}: weight must be finite, got {weight!r}")
         pairs.append((s, d))
