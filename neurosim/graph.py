@@ -32,6 +32,9 @@ from .kernels.neuron import (ACTIVATIONS, ACTIVATION_NAMES, BCE, BIAS, HIDDEN, I
                              LOSS_NAMES, OUTPUT, ROLE_NAMES, SIGMOID, SOFTMAX_CE, IDENTITY)
 
 INITS = ("normal", "glorot", "he")
+#: Edges (and neurons) a network may have: indexes are int64, but the limit is what a
+#: request can sensibly mean -- 2**31 edges already take ~170 GB to build.
+MAX_EDGES = 2 ** 31
 _NAME_RE = re.compile(r"[^\s>-]\S*")       # fullmatch: "A\n" is not a name
 
 
@@ -405,6 +408,12 @@ class Network:
         if len(sizes) < 2 or any(isinstance(s, bool) or not isinstance(s, (int, np.integer))
                                  or s < 1 for s in sizes):
             raise ValueError(f"sizes must be >= 2 positive integers, got {sizes}")
+        sizes = [int(s) for s in sizes]
+        m = sum((a + 1) * b for a, b in zip(sizes[:-1], sizes[1:])) - 1
+        if m >= MAX_EDGES:
+            many = m if m < 10 ** 15 else "over 10**15"
+            raise ValueError(f"these sizes make {many} edges; at most {MAX_EDGES} are "
+                             "supported")
         if names is None:
             names = [[f"x{i}" for i in range(sizes[0])]]
             names += [[f"h{l}_{i}" for i in range(s)] for l, s in enumerate(sizes[1:-1], 1)]
