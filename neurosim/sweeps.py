@@ -123,62 +123,33 @@ def _table(name, lr, seed, train_loss, train_acc, test_loss, test_acc, times, di
             "diverged": div}
 
 
-def _one_run(name, fn, lr, seed, X, y, X_test, y_test, epochs, batch_size):
-    net = _build(fn, seed, name)
+def _share(name, nets, keys, X, y, X_test, y_test, epochs, batch_size, device):
+    """One train_many call over ``nets`` (one per (lr, seed) in ``keys``): table parts."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)      # divergence is recorded
-        h = train(net, X, y, lr=lr, epochs=epochs, batch_size=batch_size, seed=seed,
-                  X_test=X_test, y_test=y_test, on_divergence="stop")
-    n = h.epochs
-    rows = epochs + 1
-    # after a divergence training stopped; the network's weights are no longer finite and
-    # the remaining epochs repeat its last evaluation
-    take = np.minimum(np.arange(rows), n)
-    times = np.concatenate([[0.0], h.epoch_time, np.full(rows - n - 1, np.nan)])
-    return _table(name, lr, seed, h.train_loss[take], h.train_acc[take],
-                  None if h.test_loss is None else h.test_loss[take],
-                  None if h.test_acc is None else h.test_acc[take], times, h.diverged_epoch)
-
-
-def _run_chunk(chunk, X, y, X_test, y_test, epochs, batch_size):
-    return [_one_run(name, fn, lr, seed, X, y, X_test, y_test, epochs, batch_size)
-            for name, fn, lr, seed in chunk]
-
-
-def _cuda_sweep(topos, X, y, X_test, y_test, lrs, seeds, epochs, batch_size, progress):
-    """All runs of a topology at once with :func:`neurosim.train_many`."""
-    try:
-        backends.get("cuda")
-    except ImportError as e:
-        raise ValueError(f"device='cuda' is not available: {e}") from None
-    keys = [(lr, seed) for lr in lrs for seed in seeds]
+        h = train_many(nets, X, y, lr=[lr for lr, _ in keys], seed=[s for _, s in keys],
+                       epochs=epochs, batch_size=batch_size, X_test=X_test, y_test=y_test,
+                       device=device)
     k = len(keys)
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-        bar = tqdm(total=len(topos) * k, desc="sweep (cuda)", unit="run")
+    times = np.concatenate([[0.0], np.asarray(h.epoch_time) / k])
     parts = []
-    try:
-        for name, fn in topos:
-            nets = [_build(fn, seed, name) for _, seed in keys]
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)
-                h = train_many(nets, X, y, device="cuda", lr=[lr for lr, _ in keys],
-                                    seed=[seed for _, seed in keys], epochs=epochs,
-                                    batch_size=batch_size, X_test=X_test, y_test=y_test)
-            times = np.concatenate([[0.0], np.asarray(h.epoch_time) / k])
-            for i, (lr, seed) in enumerate(keys):
-                parts.append(_table(
-                    name, lr, seed, h.train_loss[i], h.train_acc[i],
-                    None if h.test_loss is None else h.test_loss[i],
-                    None if h.test_acc is None else h.test_acc[i], times,
-                    int(h.diverged_epoch[i]) if h.diverged_epoch[i] >= 0 else None))
-            if bar is not None:
-                bar.update(k)
-    finally:
-        if bar is not None:
-            bar.close()
+    for i, (lr, seed) in enumerate(keys):
+        div = int(h.diverged_epoch[i]) if h.diverged_epoch[i] >= 0 else None
+        t = times
+        if div is not None and device == "cpu":      # it stopped there: no time after
+            t = times.copy()
+            t[div + 1:] = np.nan
+        parts.append(_table(name, lr, seed, h.train_loss[i], h.train_acc[i],
+                            None if h.test_loss is None else h.test_loss[i],
+                            None if h.test_acc is None else h.test_acc[i], t, div))
     return parts
+
+
+def _bar_label(lrs):
+    """The progress bar's label: which learning rates it is sweeping."""
+    if len(lrs) <= 4:
+        return "sweep " + ", ".join(f"η={lr:g}" for lr in lrs)
+    return f"sweep {len(lrs)} η from {min(lrs):g} to {max(lrs):g}"
 
 
 def sweep(build, X, y, *, lrs, seeds, epochs, X_test=None, y_test=None, batch_size=1,
@@ -279,11 +250,12 @@ def sweep(build, X, y, *, lrs, seeds, epochs, X_test=None, y_test=None, batch_si
         y_test = np.asarray(y_test, dtype=float)
 
     if device == "cuda":
-        parts = _cuda_sweep(topos, X, y, X_test, y_test, lrs, seeds, epochs, batch_size,
-                            progress)
-    else:
-        parts = _cpu_runs(topos, X, y, X_test, y_test, lrs, seeds, epochs, batch_size,
-                          n_jobs, backend, progress, first)
+        try:
+            backends.get("cuda")
+        except ImportError as e:
+            raise ValueError(f"device='cuda' is not available: {e}") from None
+    parts = _runs(topos, X, y, X_test, y_test, lrs, seeds, epochs, batch_size, n_jobs,
+                  backend, progress, first, device)
     df = pd.DataFrame({c: np.concatenate([p[c] for p in parts]) for c in COLUMNS})
     order = {name: k for k, (name, _) in enumerate(topos)}
     df["_t"] = df["topology"].map(order)
@@ -292,36 +264,47 @@ def sweep(build, X, y, *, lrs, seeds, epochs, X_test=None, y_test=None, batch_si
     return df.astype({"lr": float, "seed": int, "epoch": int, "diverged": bool})
 
 
-def _cpu_runs(topos, X, y, X_test, y_test, lrs, seeds, epochs, batch_size, n_jobs, backend,
-              progress, first):
-    """Every run through joblib, a few chunks of runs per worker."""
+def _runs(topos, X, y, X_test, y_test, lrs, seeds, epochs, batch_size, n_jobs, backend,
+          progress, first, device):
+    """Every run: the runs of one topology as many-networks calls (``train_many``), on
+    CUDA one call, on the CPU one per joblib worker (a share of the runs each)."""
     import joblib
 
-    runs = [(name, fn, lr, seed) for name, fn in topos for lr in lrs for seed in seeds]
+    keys = [(lr, seed) for lr in lrs for seed in seeds]
     # a backend name goes through parallel_config rather than Parallel(backend=...): the
     # latter hands joblib's dask backend a stray ``nesting_level`` (joblib 1.6)
     config = (joblib.parallel_config(backend=backend) if backend is not None
               else contextlib.nullcontext())
     with config:
         parallel = joblib.Parallel(n_jobs=n_jobs, return_as="generator_unordered")
-        workers = max(1, parallel._effective_n_jobs()
-                      if hasattr(parallel, "_effective_n_jobs")
-                      else joblib.effective_n_jobs(n_jobs))
+        workers = 1 if device == "cuda" else max(1, parallel._effective_n_jobs()
+                                                 if hasattr(parallel, "_effective_n_jobs")
+                                                 else joblib.effective_n_jobs(n_jobs))
         if workers > 1:
             for net in first:        # fill numba's on-disk cache for these dtypes once
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", RuntimeWarning)
-                    train(net.copy(), X[:2], y[:2], lr=lrs[0], epochs=1)
-        size = max(1, math.ceil(len(runs) / (4 * workers))) if workers > 1 else len(runs)
-        chunks = [runs[i:i + size] for i in range(0, len(runs), size)]
+                    train_many([net.copy(), net.copy()], X[:2], y[:2], lr=lrs[0], epochs=1)
+        size = max(1, math.ceil(len(keys) / workers))
+        jobs = []
+        for name, fn in topos:
+            nets = [_build(fn, seed, name) for _, seed in keys]
+            for a in range(0, len(keys), size):
+                jobs.append((name, nets[a:a + size], keys[a:a + size]))
         bar = None
         if progress:
             from tqdm.auto import tqdm
-            bar = tqdm(total=len(runs), desc="sweep", unit="run")
+            bar = tqdm(total=len(topos) * len(keys), desc=_bar_label(lrs), unit="run")
         parts = []
         try:
-            for res in parallel(joblib.delayed(_run_chunk)(c, X, y, X_test, y_test, epochs,
-                                                           batch_size) for c in chunks):
+            if workers == 1:
+                results = (_share(name, nets, ks, X, y, X_test, y_test, epochs, batch_size,
+                                  device) for name, nets, ks in jobs)
+            else:
+                results = parallel(joblib.delayed(_share)(name, nets, ks, X, y, X_test,
+                                                          y_test, epochs, batch_size, device)
+                                   for name, nets, ks in jobs)
+            for res in results:
                 parts.extend(res)
                 if bar is not None:
                     bar.update(len(res))

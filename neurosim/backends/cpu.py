@@ -5,6 +5,7 @@ already checked by the caller, results in the Network's arrays or returned).
 """
 from __future__ import annotations
 
+import os
 import time
 
 import numpy as np
@@ -12,7 +13,7 @@ import numpy as np
 from ..kernels import cpu as K
 
 __all__ = ["usable", "device_name", "forward", "backward", "gradient", "update", "predict",
-           "evaluate", "Trainer", "scratch", "no_record"]
+           "evaluate", "Trainer", "ManyTrainer", "scratch", "no_record"]
 
 
 def usable():
@@ -147,3 +148,78 @@ class Trainer:
         data = {nm: {"output": self.out[:e, :, q].copy(), "delta": self.delta[:e, :, q].copy()}
                 for q, nm in enumerate(names)}
         return data, self.sample[:e].copy(), self.err[:e].copy()
+
+
+# ---------------------------------------------------------------------------------------
+# many networks at once (neurosim.train_many(..., device="cpu"))
+class ManyTrainer:
+    """``k`` networks of one topology, weights ``W[edge, net]`` (networks innermost).
+
+    :meth:`run` trains a stretch of epochs with their evaluations in one compiled call per
+    thread (:func:`neurosim.kernels.many.train_many`, which releases the GIL): the chunks
+    of networks are split between ``threads`` threads (default: one per core).
+    """
+
+    def __init__(self, net, X, T, W0, lrs, batch_size, sets, keep_weights=False, epochs=0,
+                 threads=None):
+        from ..kernels import many as KM
+        self.KM, self.net, self.X, self.T = KM, net, X, T
+        self.k = k = W0.shape[0]
+        self.W = np.ascontiguousarray(W0.T)
+        self.lrs = np.ascontiguousarray(lrs, dtype=net.dtype)
+        self.batch = int(batch_size)
+        threads = threads or os.cpu_count() or 1
+        self.chunk = max(1, min(64, -(-k // threads)))
+        n_chunks = -(-k // self.chunk)
+        cut = np.linspace(0, n_chunks, min(threads, n_chunks) + 1).round().astype(int)
+        self.spans = list(zip(cut[:-1], cut[1:]))
+        Xt, Tt = sets[1] if len(sets) > 1 else (np.zeros((0, X.shape[1]), net.dtype),
+                                                 np.zeros((0, T.shape[1]), net.dtype))
+        self.Xt, self.Tt, self.has_test = Xt, Tt, len(sets) > 1
+        self.stopped = np.full(k, -1, np.int64)
+        rows = epochs + 1
+        self.loss_tr, self.acc_tr = np.zeros((k, rows)), np.zeros((k, rows))
+        self.loss_te, self.acc_te = np.zeros((k, rows)), np.zeros((k, rows))
+        self.snaps = np.zeros((rows if keep_weights else 0, k, net.n_edges), net.dtype)
+        if keep_weights:
+            self.snaps[0] = W0
+        t0 = time.perf_counter()
+        self._threads(lambda lo, hi: self._evaluate(lo, hi))
+        self._train(np.zeros((1, 0, X.shape[0]), np.int64), 0, 0, False)   # compile
+        self.compile_time = time.perf_counter() - t0
+
+    def _threads(self, fn):
+        """``fn(b_lo, b_hi)`` for each span of chunks, side by side in threads."""
+        if len(self.spans) == 1:
+            fn(*self.spans[0])
+            return
+        from concurrent.futures import ThreadPoolExecutor
+        with ThreadPoolExecutor(len(self.spans)) as ex:
+            for f in [ex.submit(fn, lo, hi) for lo, hi in self.spans]:
+                f.result()
+
+    def _evaluate(self, lo, hi):
+        net, KM = self.net, self.KM
+        KM.evaluate_many(self.X, self.T, net.loss, net.topo, self.W, self.chunk, lo, hi,
+                         self.loss_tr[:, 0], self.acc_tr[:, 0])
+        if self.has_test:
+            KM.evaluate_many(self.Xt, self.Tt, net.loss, net.topo, self.W, self.chunk, lo,
+                             hi, self.loss_te[:, 0], self.acc_te[:, 0])
+
+    def _train(self, perms, first, epochs, skip_zero, lo=0, hi=0):
+        net = self.net
+        self.KM.train_many(self.X, self.T, perms, self.lrs, self.batch, bool(skip_zero),
+                           net.loss, net.topo, self.W, first, epochs, self.chunk, lo, hi,
+                           self.Xt, self.Tt, self.stopped, self.loss_tr, self.acc_tr,
+                           self.loss_te, self.acc_te, self.snaps)
+
+    def run(self, perms, first, skip_zero=False):
+        """Epochs ``first+1 .. first+len(perms[0])``; network i visits the samples of each
+        in the order ``perms[i % len(perms), e]``."""
+        perms = np.ascontiguousarray(perms, dtype=np.int64)
+        self._threads(lambda lo, hi: self._train(perms, first, perms.shape[1], skip_zero,
+                                                 lo, hi))
+
+    def weights(self):
+        """Every network's weights as a new array (k, n_edges)."""
+        return np.ascontiguousarray(self.W.T)

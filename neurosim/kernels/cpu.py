@@ -9,8 +9,8 @@ import math
 import numpy as np
 from numba import njit
 
-from .neuron import (BCE, QUADRATIC, RELU, SOFTMAX_CE, activate, bce_delta, bce_loss,
-                     derivative)
+from .neuron import (BCE, QUADRATIC, RELU, SOFTMAX_CE, activate, derivative,
+                     output_terms)
 
 # Layout of the ``topo`` bundle (see neurosim.graph.Network.topo):
 #   n_in, act, is_out, outputs, run_ptr, run_edge, run_src, run_len, out_ptr, out_edge, src, dst
@@ -74,12 +74,7 @@ def output_deltas(loss, act, outputs, z, out, t, delta, dedz, want_E=True):
 
     With ``want_E=False`` the bce error (an exp and a log) is skipped and 0 returned.
 
-    quadratic: E = 1/2 sum (o - t)^2, delta = o - t.
-    bce (sigmoid outputs): E = -[t log o + (1-t) log(1-o)] computed from z as
-    t softplus(-z) + (1-t) softplus(z); dedz = o - t exactly; delta = dedz / (o (1 - o))
-    computed from z as -t (1 + e^-z) + (1-t) (1 + e^z) (:func:`~neurosim.kernels.neuron.
-    bce_delta`: no division by a rounded o (1 - o); huge, or inf, at saturation, which is
-    the truth).
+    quadratic and bce: each output's terms from :func:`neuron.output_terms`.
     softmax_ce (identity outputs = logits): p = softmax(o), E = -sum t log p,
     delta = dedz = p - t.
     """
@@ -101,20 +96,13 @@ def output_deltas(loss, act, outputs, z, out, t, delta, dedz, want_E=True):
             d = math.exp(out[j] - lse) - t[k]
             delta[j] = d
             dedz[j] = d
-    elif loss == BCE:
-        for k in range(m):
-            j = outputs[k]
-            if want_E:
-                E += bce_loss(z[j], t[k])
-            dedz[j] = out[j] - t[k]
-            delta[j] = bce_delta(z[j], t[k])
     else:
         for k in range(m):
             j = outputs[k]
-            d = out[j] - t[k]
-            E += 0.5 * d * d
-            delta[j] = d
-            dedz[j] = derivative(act[j], z[j], out[j]) * d
+            e, dl, g = output_terms(loss, act[j], z[j], out[j], t[k], want_E)
+            E += e
+            delta[j] = dl
+            dedz[j] = g
     return E
 
 

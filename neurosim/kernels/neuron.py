@@ -118,3 +118,21 @@ def _times_one_plus_exp(c, x):
         h = math.exp(0.5 * x)         # 1 + e^x == e^x here
         return (c * h) * h
     return c * (1.0 + math.exp(x))
+
+
+@njit(cache=True, inline="always")
+def output_terms(loss, code, z, o, t, want_E):
+    """One output neuron's share of the loss, for ``quadratic`` and ``bce``:
+    ``(E term, delta = dE/do, dedz = dE/dz)`` from its net input z, output o and target t.
+
+    quadratic: E = 1/2 (o - t)^2, delta = o - t, dedz = f'(z) delta.
+    bce (sigmoid output): E = t softplus(-z) + (1 - t) softplus(z) (:func:`bce_loss`;
+    skipped, 0, when not ``want_E``), dedz = o - t exactly, delta = dedz / (o (1 - o))
+    computed from z as -t (1 + e^-z) + (1 - t)(1 + e^z) (:func:`bce_delta`: no division
+    by a rounded o (1 - o); huge, or inf, at saturation, which is the truth).
+    """
+    if loss == BCE:
+        E = bce_loss(z, t) if want_E else 0.0
+        return E, bce_delta(z, t), o - t
+    d = o - t
+    return 0.5 * d * d, d, derivative(code, z, o) * d

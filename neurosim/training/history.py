@@ -143,14 +143,19 @@ class ManyHistory(_RunStats):
     weights_history : ndarray (epochs + 1, n_nets, n_edges) or None
         With ``keep_weights=True``.
     epoch_time : ndarray (epochs,)
-        Seconds in the training launch of each epoch (evaluation excluded).
+        Seconds of each epoch: on CUDA the training launch alone; on the CPU the compiled
+        call's wall time per epoch, evaluation included (so ``cups`` is end to end).
     samples : int
         Sample steps per network.
     diverged_epoch : ndarray (n_nets,) int
         First epoch after which a network's loss or weights were not finite, -1 if never.
-        A diverged network keeps training (its weights stay NaN/inf); the others are
-        unaffected.
+        The others are unaffected. On the CPU a diverged network stops there (as
+        ``train`` does) and its later rows repeat that epoch's values; on CUDA it keeps
+        training (its weights stay NaN/inf).
     device : str
+        The processor or GPU, by name.
+    compile_time : float
+        Seconds compiling (or loading from Numba's cache) and the first evaluation.
     """
     lr: np.ndarray
     batch_size: int
@@ -165,6 +170,7 @@ class ManyHistory(_RunStats):
     test_acc: np.ndarray | None = None
     weights_history: np.ndarray | None = None
     device: str = ""
+    compile_time: float = 0.0
 
     @property
     def n_nets(self):

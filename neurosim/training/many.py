@@ -3,6 +3,8 @@ initial weights, learning rate and shuffle seed, returning a :class:`ManyHistory
 """
 from __future__ import annotations
 
+import time
+
 import numpy as np
 
 from .. import backends
@@ -48,8 +50,13 @@ def _topology_key(net):
 
 def train_many(nets, X, y, *, lr=0.05, epochs=10, weights=None, batch_size=1, shuffle=True,
                seed=0, skip_zero_error=False, X_test=None, y_test=None, keep_weights=False,
-               progress=False, device="cuda"):
-    """Train many networks of one topology side by side, one CUDA block per network.
+               progress=False, device="cpu"):
+    """Train many networks of one topology side by side.
+
+    On the CPU (the default) the whole run -- epochs, reshuffles, evaluation, divergence --
+    is one compiled loop per stretch of epochs, the networks innermost in memory (a SIMD
+    loop over networks for every edge) and chunks of networks spread over the cores. On
+    CUDA each network is one block, a whole epoch per launch.
 
     Network k does exactly what ``neurosim.train(net_k, X, y, lr=lr[k], epochs=epochs,
     batch_size=batch_size, shuffle=shuffle, seed=seed[k], skip_zero_error=...)`` does on
@@ -81,7 +88,7 @@ def train_many(nets, X, y, *, lr=0.05, epochs=10, weights=None, batch_size=1, sh
         Also return every network's weights after every epoch.
     progress : bool
         A tqdm bar over epochs.
-    device : {"cuda"}
+    device : {"cpu", "cuda"}
 
     Returns
     -------
@@ -120,25 +127,102 @@ def train_many(nets, X, y, *, lr=0.05, epochs=10, weights=None, batch_size=1, sh
     Xt, Tt = as_test_set(base, X_test, y_test)
     n = Xa.shape[0]
     sets = [(Xa, T)] + ([(Xt, Tt)] if Xt is not None else [])
-    state = B.ManyTrainer(base, Xa, T, W0, lrs, batch_size, sets)
     rngs = ([np.random.default_rng(int(s)) for s in seeds] if seeds is not None
             else [np.random.default_rng(seed)])
-    c = run_epochs(
-        epochs, lambda ep: np.stack([r.permutation(n) if shuffle else np.arange(n)
-                                     for r in rngs]),
-        lambda perms: state.epoch(perms, skip_zero_error), state.evaluate, state.weights,
-        keep_weights=keep_weights, stop_on_divergence=False,
-        bar=progress_bar(progress, epochs, f"{k} networks"))
-    Wf = state.weights()
-    out = ManyHistory(lr=lrs.astype(np.float64), batch_size=batch_size,
-                      edge_names=base.edge_names, weights=Wf,
-                      train_loss=c.array("loss", "train"), train_acc=c.array("acc", "train"),
-                      epoch_time=np.array(c.times), samples=n * epochs,
-                      diverged_epoch=c.diverged_epoch(),
-                      weights_history=np.array(c.weights) if keep_weights else None,
-                      test_loss=c.array("loss", "test"), test_acc=c.array("acc", "test"),
-                      device=B.device_name())
+
+    def perms(count):
+        return np.stack([np.stack([r.permutation(n) if shuffle else np.arange(n)
+                                   for _ in range(count)]) for r in rngs])
+
+    bar = progress_bar(progress, epochs, f"{k} networks")
+    if device == "cpu" and k > 1:
+        out = _cpu_many(B, base, Xa, T, W0, lrs, batch_size, sets, keep_weights, epochs,
+                        perms, skip_zero_error, bar, seeds is not None)
+    else:
+        state = (B.ManyTrainer(base, Xa, T, W0, lrs, batch_size, sets) if device == "cuda"
+                 else _OneOfMany(base, Xa, T, W0, lrs, batch_size, sets))
+        c = run_epochs(epochs, lambda ep: perms(1)[:, 0],
+                       lambda p: state.epoch(p, skip_zero_error), state.evaluate,
+                       state.weights, keep_weights=keep_weights,
+                       stop_on_divergence=device == "cpu", bar=bar)
+        out = dict(weights=state.weights(), train_loss=c.array("loss", "train"),
+                   train_acc=c.array("acc", "train"), test_loss=c.array("loss", "test"),
+                   test_acc=c.array("acc", "test"), epoch_time=np.array(c.times),
+                   diverged_epoch=c.diverged_epoch(),
+                   weights_history=np.array(c.weights) if keep_weights else None,
+                   compile_time=state.compile_time)
+        if c.stopped is not None and c.stopped < epochs:        # one network, stopped early
+            out = _pad(out, epochs + 1)
+    hist = ManyHistory(lr=lrs.astype(np.float64), batch_size=batch_size,
+                       edge_names=base.edge_names, samples=n * epochs, device=B.device_name(),
+                       **out)
     if many is not None:
-        for net, w in zip(many, Wf):
+        for net, w in zip(many, hist.weights):
             net.weights[:] = w
+    return hist
+
+
+def _cpu_many(B, base, Xa, T, W0, lrs, batch_size, sets, keep_weights, epochs, perms,
+              skip_zero, bar, seeds_given):
+    """The CPU's compiled many-networks loop: stretches of epochs per call, so that the
+    data orders of a stretch stay small and a progress bar can move between them."""
+    k, n = W0.shape[0], Xa.shape[0]
+    st = B.ManyTrainer(base, Xa, T, W0, lrs, batch_size, sets, keep_weights, epochs)
+    P = k if seeds_given else 1
+    per_call = max(1, min(epochs, (1 << 22) // max(1, P * n)))       # <= 32 MiB of orders
+    times = []
+    done = 0
+    while done < epochs:
+        count = min(per_call, epochs - done)
+        p = perms(count)
+        t0 = time.perf_counter()
+        st.run(p, done, skip_zero)
+        times += [(time.perf_counter() - t0) / count] * count
+        done += count
+        if bar is not None:
+            bar.update(count)
+    if bar is not None:
+        bar.close()
+    return dict(weights=st.weights(), train_loss=st.loss_tr, train_acc=st.acc_tr,
+                test_loss=st.loss_te if st.has_test else None,
+                test_acc=st.acc_te if st.has_test else None, epoch_time=np.array(times),
+                diverged_epoch=st.stopped.copy(),
+                weights_history=st.snaps if keep_weights else None,
+                compile_time=st.compile_time)
+
+
+class _OneOfMany:
+    """One network through the single-network CPU trainer, with the ManyTrainer
+    interface (so ``train_many`` of one network is as fast as ``train``)."""
+
+    def __init__(self, net, X, T, W0, lrs, batch_size, sets):
+        from ..backends import cpu
+        self.cpu, self.net = cpu, net.copy()
+        self.net.weights[:] = W0[0]
+        self.sets, self.lr = sets, float(lrs[0])
+        self.tr = cpu.Trainer(self.net, X, T, batch_size)
+        self.compile_time = self.tr.compile_time
+
+    def evaluate(self):
+        return [tuple(np.array([v]) for v in self.cpu.evaluate(self.net, sX, sT))
+                for sX, sT in self.sets]
+
+    def epoch(self, perms, skip_zero):
+        self.tr.epoch(perms[0], self.lr, skip_zero)
+
+    def weights(self):
+        return self.net.weights[None, :].copy()
+
+
+def _pad(out, rows):
+    """A history that stopped early, its last row repeated up to ``rows``."""
+    for key in ("train_loss", "train_acc", "test_loss", "test_acc"):
+        a = out[key]
+        if a is not None and a.shape[1] < rows:
+            out[key] = np.concatenate([a, np.repeat(a[:, -1:], rows - a.shape[1], 1)], 1)
+    w = out["weights_history"]
+    if w is not None and w.shape[0] < rows:
+        out["weights_history"] = np.concatenate([w, np.repeat(w[-1:], rows - w.shape[0], 0)])
+    ep = out["epoch_time"]
+    out["epoch_time"] = np.concatenate([ep, np.zeros(rows - 1 - len(ep))])
     return out
