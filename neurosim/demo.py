@@ -33,6 +33,15 @@ from .training import History, train
 #: The book's runs: (η, epochs).
 BOOK_RUNS = ((0.5, 21), (0.05, 21), (0.01, 201))
 
+#: The learning rate whose sweep is searched for the book's late jump to 100% test accuracy
+#: (the book's η = 0.01 run gets there at about epoch 165, after a long plateau).
+LATE_JUMP_LR = 0.01
+
+#: The learning rate whose run the demo animates (``lr0.05_training.gif``), and at most how
+#: many epochs the animation draws (each frame costs about a quarter of a second).
+ANIMATED_LR = 0.05
+ANIMATION_FRAMES = 30
+
 #: The sample drawn in the four-neuron and 2-2-4-3-2 network figures: (1, 1) -> P1 = 1, P2 = 0.
 _SMALL_NET_SAMPLE = presets.FOUR_NEURON_SAMPLE
 
@@ -179,6 +188,67 @@ def sweep_summary(df):
     return out
 
 
+def late_jump(df, lr=LATE_JUMP_LR):
+    """The sweep run at ``lr`` that shows the book's late jump, or None.
+
+    The rule: among the runs at 100% test accuracy after the last epoch (and not
+    diverged), the one that first reached it latest (ties: the smallest seed). Before the
+    jump such a run sits on a plateau; its median test accuracy over the epochs before the
+    jump is reported with it.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The result of :func:`neurosim.sweep` (or :func:`seed_sweep`).
+    lr : float
+
+    Returns
+    -------
+    dict or None
+        ``lr, seed, first_epoch_100_test, epochs, plateau_median_test_acc`` (epochs 1 to
+        the one before the jump), ``candidates`` (runs at 100% at the end), ``seeds``
+        (runs at this η) and ``rule`` (the rule in words); None when no run ended at 100%.
+    """
+    from .sweeps import per_run
+    g = df[df["lr"] == lr]
+    if not len(g):
+        return None
+    pr = per_run(g, acc=1.0, which="test")
+    ok = pr[(pr["final_acc"] >= 1.0 - 1e-12) & ~pr["diverged"]]
+    if not len(ok):
+        return None
+    best = ok.sort_values(["first_epoch", "seed"], ascending=[False, True],
+                          kind="stable").iloc[0]
+    seed, first = int(best["seed"]), int(best["first_epoch"])
+    acc = g[g["seed"] == seed].sort_values("epoch")["test_acc"].to_numpy()
+    before = acc[1:first] if first > 1 else acc[:1]
+    return {"lr": float(lr), "seed": seed, "first_epoch_100_test": first,
+            "epochs": int(g["epoch"].max()),
+            "plateau_median_test_acc": float(np.median(before)),
+            "candidates": int(len(ok)), "seeds": int(pr["seed"].nunique()),
+            "rule": "among the runs at 100% test accuracy after the last epoch, the one "
+                    "that first reached it latest"}
+
+
+def _late_jump_markdown(late, settings):
+    if late is None:
+        return [f"No η = {LATE_JUMP_LR:g} sweep run ended at 100% test accuracy, so none "
+                "replays the book's late jump.", ""] if settings.get("sweep_seeds") else []
+    same = "; replayed on its own with its seed it gives the same numbers" if late.get(
+        "replay_matches_sweep") else ""
+    return ["## The book's late jump", "",
+            f"The book's η = {late['lr']:g} run jumps to 100% test accuracy late (about "
+            f"epoch 165) after a long plateau: one draw from the distribution above. The "
+            f"demo picks sweep run {late['seed']} to show it, chosen by a fixed rule: "
+            f"{late['rule']} ({late['candidates']} of {late['seeds']} runs ended at 100%). "
+            f"It reached 100% at epoch {late['first_epoch_100_test']} of "
+            f"{late['epochs']}; before that its median test accuracy was "
+            f"{late['plateau_median_test_acc']:.3f}{same}. `neurosim demo --seed "
+            f"{late['seed']}` replays it (initial weights and shuffling); "
+            f"`lr{late['lr']:g}_late_jump.png` draws it beside the shared-initialisation "
+            f"run (seed {settings['init_seed']}).", ""]
+
+
 def runs_table(rows):
     """The runs' summary rows (from :func:`run_summary`) as a Markdown table."""
     head = ("| η | epochs | final train acc | final test acc | first epoch at 100% test "
@@ -244,7 +314,7 @@ def _error_curve_figure(out, dpi, files):
     _save(fig, out / "error_curve.png", dpi, files)
 
 
-def _write_figures(out, d, runs, net0, df, dpi, files):
+def _write_figures(out, d, runs, net0, df, dpi, files, seed=presets.MOONS_SEED, late=None):
     from . import plots
     # Fig 14-28: the data
     fig, ax = _figure((5.5, 4.8))
@@ -288,6 +358,28 @@ def _write_figures(out, d, runs, net0, df, dpi, files):
         plots.plot_weights(h, ax, title=f"η = {r.lr:g}: all {h.weights.shape[1]} weights "
                                         "per epoch")
         _save(fig, out / f"{tag}_weights.png", dpi, files)
+    if late is not None:
+        # the book's late jump: the sweep run picked by late_jump() beside the shared run
+        shared = next(r for r in runs if r.lr == late["lr"])
+        fig, (a1, a2) = _figure((10, 3.8), ncols=2)
+        plots.plot_accuracy(shared.history, a1,
+                            title=f"η = {late['lr']:g}, shared initialisation (seed {seed})")
+        plots.plot_accuracy(late["run"].history, a2,
+                            title=f"η = {late['lr']:g}, sweep run {late['seed']}: the "
+                                  f"latest jump to 100%")
+        a2.axhline(late["plateau_median_test_acc"], color="0.5", lw=0.8, ls="--",
+                   label=f"median test acc before it "
+                         f"{late['plateau_median_test_acc']:.3f}")
+        for a in (a1, a2):
+            a.legend(loc="lower right", fontsize=8)
+        _save(fig, out / f"{_lr_tag(late['lr'])}_late_jump.png", dpi, files)
+    for r in runs:                       # training, epoch by epoch, for η = 0.05
+        if r.lr == ANIMATED_LR:
+            path = out / f"{_lr_tag(r.lr)}_training.gif"
+            plots.animate_training(r.net, r.history, d.X_test, d.y_test, path, fps=3,
+                                   dpi=min(dpi, 72), step=0.08, max_frames=ANIMATION_FRAMES,
+                                   title=f"η = {r.lr:g}, seed {seed}")
+            files.append(path)
     if df is not None:
         from .plots import plot_sweep
         lrs = list(dict.fromkeys(df["lr"]))
@@ -385,28 +477,47 @@ def run_demo(out="neurosim-demo", *, runs=BOOK_RUNS, loss="bce", seed=presets.MO
 
     d = datasets.moons()
     net0 = presets.moons_net(seed=seed, loss=loss)
+    from .progress import Spinner, warm_up
+    warm_up(train, net0, d.X_train, d.y_train, X_test=d.X_test, y_test=d.y_test, enabled=progress)
     done = []
     for lr, epochs in runs:
         net = net0.copy()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)   # divergence is in the summary
-            h = train(net, d.X_train, d.y_train, lr=lr, epochs=epochs, X_test=d.X_test,
-                      y_test=d.y_test, progress=progress)
+            h = train(net, d.X_train, d.y_train, lr=lr, epochs=epochs, seed=seed,
+                      X_test=d.X_test, y_test=d.y_test, progress=progress)
         done.append(Run(lr, epochs, h, net))
 
     df = seed_sweep(d, runs, seeds, loss=loss, n_jobs=n_jobs, progress=progress) \
         if sweep else None
+    late = None
+    if df is not None and LATE_JUMP_LR in [lr for lr, _ in runs]:
+        late = late_jump(df, LATE_JUMP_LR)
+        if late is not None:         # replay that sweep run on its own: its one seed
+            ep = dict(runs)[LATE_JUMP_LR]
+            net = presets.moons_net(seed=late["seed"], loss=loss)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                h = train(net, d.X_train, d.y_train, lr=LATE_JUMP_LR, epochs=ep,
+                          seed=late["seed"], X_test=d.X_test, y_test=d.y_test)
+            g = df[(df["lr"] == LATE_JUMP_LR) & (df["seed"] == late["seed"])]
+            late["replay_matches_sweep"] = bool(
+                np.array_equal(g["test_acc"].to_numpy(), h.test_acc))
+            late["run"] = Run(LATE_JUMP_LR, ep, h, net)
     t_train = time.perf_counter() - t_start
 
     files = []
     if figures:
-        _write_figures(out, d, done, net0, df, dpi, files)
+        t_fig = time.perf_counter()
+        with Spinner("drawing the figures…", enabled=progress, delay=0.2):
+            _write_figures(out, d, done, net0, df, dpi, files, seed=seed, late=late)
+        t_fig = time.perf_counter() - t_fig
     rows = [run_summary(r.history) for r in done]
     summary = {
         "settings": {
             "data": f"two moons (datasets.moons()): {len(d.X_train)} train / "
                     f"{len(d.X_test)} test points",
-            "network": repr(net0), "init_seed": seed, "loss": loss,
+            "network": repr(net0), "init_seed": seed, "shuffle_seed": seed, "loss": loss,
             "method": "per-sample SGD (batch size 1), reshuffled every epoch",
             "runs": [[lr, ep] for lr, ep in runs],
             "sweep_seeds": seeds if sweep else None},
@@ -416,6 +527,8 @@ def run_demo(out="neurosim-demo", *, runs=BOOK_RUNS, loss="bce", seed=presets.MO
                        "train_loss": r.history.train_loss.tolist(),
                        "test_loss": r.history.test_loss.tolist()} for r in done],
         "sweep": sweep_summary(df) if df is not None else None,
+        "late_jump": None if late is None else {k: v for k, v in late.items()
+                                                  if k != "run"},
         "figures": [p.name for p in files],
         "train_and_sweep_time_s": t_train,
     }
@@ -424,6 +537,8 @@ def run_demo(out="neurosim-demo", *, runs=BOOK_RUNS, loss="bce", seed=presets.MO
         files.append(out / "sweep.csv")
     wall = time.perf_counter() - t_start
     summary["wall_time_s"] = wall
+    if figures:
+        summary["figures_time_s"] = t_fig
     (out / "summary.md").write_text(summary_markdown(summary), encoding="utf-8")
     with open(out / "summary.json", "w", encoding="utf-8") as fh:
         json.dump(summary, fh, indent=1, allow_nan=True)
@@ -437,7 +552,9 @@ def summary_markdown(summary):
     lines = ["# neurosim demo: the chapter's two-moons classifier", "",
              f"- Data: {s['data']}", f"- Network: {s['network']}",
              f"- Initial weights: `presets.moons_net(seed={s['init_seed']})`, the same for "
-             "every η", f"- Loss: {s['loss']}; {s['method']}", "",
+             f"every η; shuffling seeded with {s.get('shuffle_seed', s['init_seed'])} too, "
+             f"so these runs are sweep run {s['init_seed']} (replay one with "
+             f"`neurosim demo --seed S`)", f"- Loss: {s['loss']}; {s['method']}", "",
              "## The book's runs", "", runs_table(summary["runs"]), ""]
     if summary["sweep"] is not None:
         n = len(s["sweep_seeds"])
@@ -446,6 +563,7 @@ def summary_markdown(summary):
                   f"{min(s['sweep_seeds'])}–{max(s['sweep_seeds'])}; each seed sets the "
                   "initial weights and the shuffling).", "",
                   sweep_table(summary["sweep"]), ""]
+        lines += _late_jump_markdown(summary.get("late_jump"), s)
     lines += [f"Wall time {summary.get('wall_time_s', float('nan')):.1f} s "
               f"(training and sweep {summary['train_and_sweep_time_s']:.1f} s), "
               "JIT compilation included.", ""]

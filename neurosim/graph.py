@@ -591,9 +591,14 @@ class Network:
         hid = int(np.sum(self.roles == HIDDEN))
         acts = sorted({ACTIVATION_NAMES[int(a)] for a in self.act[self.first:]})
         nb = int(np.sum(self.src == self.bias))
-        return (f"Network({self.n_inputs} inputs, {hid} hidden, {len(self.output_idx)} outputs; "
-                f"{self.n_edges} edges ({nb} biases); depth {int(self.level.max(initial=0))}; "
-                f"activations {acts}; loss {self.loss_name}; {self.dtype.name})")
+        def n(k, word):
+            return f"{k} {word}" + ("" if k == 1 else "s")
+        m = len(self.output_idx)
+        return (f"Network({n(self.n_inputs, 'input')}, {hid} hidden, {n(m, 'output')}; "
+                f"{n(self.n_edges, 'edge')} ({nb} {'bias' if nb == 1 else 'biases'}); "
+                f"depth {int(self.level.max(initial=0))}; "
+                f"{'activation' if len(acts) == 1 else 'activations'} {', '.join(acts)}; "
+                f"loss {self.loss_name}; {self.dtype.name})")
 
     def __len__(self):
         return self.n_edges

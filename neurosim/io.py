@@ -23,9 +23,9 @@ import json
 import math
 import os
 import re
+import secrets
 import struct
 import sys
-import tempfile
 import zipfile
 import zlib
 
@@ -191,7 +191,47 @@ def check_save_path(path):
     return path
 
 
-def save(net, path, history=None):
+def _versions():
+    import platform
+    import numba
+    from . import __version__
+    return {"neurosim": __version__, "numpy": np.__version__, "numba": numba.__version__,
+            "python": platform.python_version()}
+
+
+def _provenance_part(net, provenance, sample):
+    """The ``provenance`` metadata: versions and time of saving, the caller's fields
+    (seed, data, ...), and a sample (x, target) to trace by default."""
+    import datetime
+    doc = {"saved": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
+    doc.update(_versions())
+    if provenance is not None:
+        if not isinstance(provenance, dict) or not all(isinstance(k, str) for k in provenance):
+            raise ValueError("provenance must be a dict with string keys")
+        try:
+            json.dumps(provenance, allow_nan=False)
+        except (TypeError, ValueError) as e:
+            raise ValueError(f"provenance must hold JSON values only ({e})") from None
+        clash = sorted(set(provenance) & (set(doc) | {"sample"}))
+        if clash:
+            raise ValueError(f"provenance may not set {clash}: neurosim records them")
+        doc.update(provenance)
+    if sample is not None:
+        try:
+            x, t = sample
+            x = np.asarray(x, dtype=float).reshape(-1)
+            t = np.asarray(t, dtype=float).reshape(-1)
+        except (TypeError, ValueError):
+            raise ValueError("sample must be a pair (x, target) of numbers") from None
+        if x.shape != (net.n_inputs,) or len(t) not in (1, len(net.output_idx)) \
+                or not (np.all(np.isfinite(x)) and np.all(np.isfinite(t))):
+            raise ValueError(f"sample must be (x, target) with {net.n_inputs} finite inputs "
+                             f"and 1 or {len(net.output_idx)} finite targets")
+        doc["sample"] = {"x": x.tolist(), "target": t.tolist()}
+    return doc
+
+
+def save(net, path, history=None, *, provenance=None, sample=None):
     """Save a network (and optionally its training :class:`History`) to ``path``.
 
     Parameters
@@ -205,6 +245,14 @@ def save(net, path, history=None):
     history : History, optional
         Stored alongside, e.g. the result of ``neurosim.train(net, ...)``; its edge names
         must be the network's.
+    provenance : dict, optional
+        Where the network came from, e.g. ``{"init_seed": 3, "shuffle_seed": 3, "data":
+        {"name": "moons"}}`` (JSON values). The file always records the time of saving
+        and the neurosim, NumPy, Numba and Python versions; :func:`provenance` reads it
+        all back.
+    sample : (x, target), optional
+        One sample stored with the network (``neurosim trace --net FILE`` traces it by
+        default), e.g. the first training point.
 
     Returns
     -------
@@ -218,6 +266,7 @@ def save(net, path, history=None):
     """
     path = check_save_path(path)
     meta, arrays = _net_parts(net)
+    meta["provenance"] = _provenance_part(net, provenance, sample)
     if history is not None:
         hmeta, harrays = _history_parts(history, net)
         meta["history"] = hmeta
@@ -229,7 +278,18 @@ def save(net, path, history=None):
         payload = None
         arrays = {_META: np.frombuffer(json.dumps(meta, allow_nan=False).encode(),
                                        dtype=np.uint8), **arrays}
-    fd, tmp = tempfile.mkstemp(prefix=".neurosim-", dir=path.parent)
+    # a new file with mode 0o666 less the umask, like any other file the user writes
+    # (mkstemp would make it 0o600); renamed over ``path`` once complete
+    for _ in range(100):
+        tmp = str(path.parent / f".neurosim-{secrets.token_hex(8)}.tmp")
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0),
+                         0o666)
+            break
+        except FileExistsError:
+            continue
+    else:
+        raise ValueError(f"cannot create a temporary file in {path.parent}")
     try:
         with os.fdopen(fd, "wb") as f:
             if payload is None:
@@ -485,6 +545,9 @@ def _read_json(path, max_bytes):
         raw = f.read(size + 1)
     if len(raw) > size:
         raise _Bad("the file grew while it was read")
+    if raw.lstrip()[:1] not in (b"{", b"["):
+        raise _Bad("not a neurosim file (neither an .npz archive nor a JSON document; "
+                   "neurosim files are written by neurosim.save or neurosim train -o)")
     doc = _parse_json(raw, max_bytes, "the document")
     del raw
     if not isinstance(doc, dict):
@@ -551,7 +614,7 @@ def _array(arrays, key, shape, dtypes):
 
 
 _META_KEYS = {"format", "version", "dtype", "loss", "bias", "inputs", "hidden", "outputs",
-              "activations", "neurons", "n_edges", "history"}
+              "activations", "neurons", "n_edges", "history", "provenance"}
 
 
 def _rebuild(meta, arrays):
@@ -613,6 +676,9 @@ def _rebuild(meta, arrays):
         getattr(net, k)[pos] = a
     if net.outs[net.bias] != 1.0:
         raise _Bad("the bias neuron's output must be 1")
+    prov = meta.get("provenance", {})          # absent in files saved before it existed
+    if not isinstance(prov, dict):
+        raise _Bad("'provenance' must be a JSON object")
     hist = None
     if "history" in meta and meta["history"] is not None:
         hist = _rebuild_history(meta["history"], arrays, net)
@@ -776,6 +842,29 @@ def load(path, *, with_history=False, max_bytes=MAX_BYTES):
     return (net, hist) if with_history else net
 
 
+def provenance(path, *, max_bytes=MAX_BYTES):
+    """Where a saved network came from: a dict with the time of saving (``saved``), the
+    ``neurosim``, ``numpy``, ``numba`` and ``python`` versions that wrote it, what the
+    saver passed as ``provenance`` (``neurosim train`` records ``init_seed``,
+    ``shuffle_seed``, ``data``, ``network``), and ``sample`` ({"x", "target"}) if one was
+    stored. Files saved before neurosim recorded this give ``{}``. The file is checked
+    as by :func:`load` (ValueError if it is not a valid neurosim file)."""
+    meta = _load_meta(path, max_bytes)
+    return dict(meta.get("provenance", {}))
+
+
+def _load_meta(path, max_bytes):
+    load(path, max_bytes=max_bytes)                 # every check, with its messages
+    with open(path, "rb") as f:
+        head = f.read(4)
+    try:
+        meta = (_read_npz(path, max_bytes) if head[:2] == b"PK"
+                else _read_json(path, max_bytes))[0]
+    except _Bad as e:
+        raise ValueError(f"cannot load {path}: {e}") from None
+    return meta
+
+
 def info(path, **kw):
     """A short text description of a saved network (what ``neurosim info`` prints)."""
     net, hist = load(path, with_history=True, **kw)
@@ -788,4 +877,26 @@ def info(path, **kw):
     if net.n_edges > 40:
         lines[-1] += f", ... ({net.n_edges} in all)"
     lines.append(f"history: {hist!r}" if hist is not None else "history: none")
+    prov = provenance(path, **kw)
+    if prov:
+        rest = {k: v for k, v in prov.items() if k not in ("sample",) + tuple(_versions())}
+        lines.append("saved by: " + ", ".join(f"{k} {prov[k]}" for k in _versions()
+                                              if k in prov))
+        lines += [f"{k}: {_short(v)}" for k, v in rest.items()]
+        if "sample" in prov:
+            lines.append(f"sample: x={prov['sample']['x']}, target={prov['sample']['target']}")
+    else:
+        lines.append("provenance: not recorded (saved by an older neurosim)")
     return "\n".join(lines)
+
+
+def _short(v):
+    if isinstance(v, dict):
+        return ", ".join(f"{k}={_short(x)}" for k, x in v.items())
+    if isinstance(v, list):
+        if len(v) > 8:
+            return "[" + ", ".join(_short(x) for x in v[:8]) + f", … ({len(v)} in all)]"
+        return "[" + ", ".join(_short(x) for x in v) + "]"
+    if isinstance(v, float):
+        return f"{v:.6g}"
+    return str(v)

@@ -65,7 +65,7 @@ def test_json_matches_trace(capsys):
     (["--neuron", "Z", "--json"], "no neuron 'Z'"),
     (["--perturb", "A"], "NAME=M"),
     (["--perturb", "A=x"], "not a number"),
-    (["--x", "1", "2", "3"], "shape"),
+    (["--x", "1", "2", "3"], "the network has 2 inputs (X, Y); give 2 values"),
     (["--lr", "-1"], "learning rate"),
 ])
 def test_errors(capsys, argv, msg):

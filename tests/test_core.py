@@ -370,7 +370,7 @@ def test_names_and_access():
         net.weight("x0->y0")
     with pytest.raises(ValueError):
         net.set_weight("x0->h1_0", float("nan"))
-    assert "2 inputs, 3 hidden, 1 outputs; 13 edges (4 biases)" in repr(net)
+    assert "2 inputs, 3 hidden, 1 output; 13 edges (4 biases)" in repr(net)
     four = ns.presets.four_neuron()
     assert four.weight("AC") == four.weight("A->C") == 0.3
     assert four.edge_names == ["XA", "YA", "XB", "YB", "AC", "BC", "AD", "BD"]

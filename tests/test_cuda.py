@@ -358,8 +358,13 @@ def test_train_many_list_minibatch_seeds_and_divergence():
         with pytest.warns(RuntimeWarning) if lr > 0.1 else _no_warning():
             hk = ns.train(c, X, T, lr=lr, epochs=3, batch_size=2, seed=s)
         refs.append((c, hk))
-    h = ns.train_many(nets, X, T, lr=lrs, epochs=3, batch_size=2, seed=seeds,
-                      keep_weights=True)
+    # the simulator runs the kernels as Python, so the diverging network's float64
+    # overflow (then inf - inf) is a NumPy RuntimeWarning there (a real GPU just produces
+    # inf and NaN)
+    with (pytest.warns(RuntimeWarning, match="overflow|invalid value")
+          if os.environ.get("NUMBA_ENABLE_CUDASIM") == "1" else _no_warning()):
+        h = ns.train_many(nets, X, T, lr=lrs, epochs=3, batch_size=2, seed=seeds,
+                          keep_weights=True)
     assert h.weights_history.shape == (4, 3, nets[0].n_edges)
     for k, (c, hk) in enumerate(refs):
         if hk.diverged:

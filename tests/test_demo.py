@@ -20,10 +20,11 @@ def result(tmp_path_factory):
 
 
 def _fresh_history(lr, epochs, loss="bce", seed=ns.presets.MOONS_SEED):
-    """The run the demo claims to have made, made again independently."""
+    """The run the demo claims to have made, made again independently: one seed sets the
+    initial weights and the shuffling, as in the sweep."""
     d = ns.datasets.moons()
     return ns.train(ns.presets.moons_net(seed=seed, loss=loss), d.X_train, d.y_train, lr=lr,
-                    epochs=epochs, X_test=d.X_test, y_test=d.y_test)
+                    epochs=epochs, seed=seed, X_test=d.X_test, y_test=d.y_test)
 
 
 def test_every_figure_and_the_summary_are_written(result):
@@ -35,6 +36,7 @@ def test_every_figure_and_the_summary_are_written(result):
     for lr, _ in RUNS:
         expected |= {f"lr{lr:g}_boundary.png", f"lr{lr:g}_curves.png",
                      f"lr{lr:g}_weights.png"}
+    expected.add("lr0.05_training.gif")             # the η = 0.05 run, animated
     assert expected <= names
     assert {p.name for p in result.files} == expected
     for p in result.files:
@@ -42,6 +44,9 @@ def test_every_figure_and_the_summary_are_written(result):
             img = imread(p)
             assert img.ndim == 3 and min(img.shape[:2]) > 50, p.name
             assert np.ptp(img[..., :3]) > 0, f"{p.name} is blank"
+    from PIL import Image
+    with Image.open(result.out / "lr0.05_training.gif") as im:
+        assert im.format == "GIF" and im.n_frames == RUNS[1][1] + 1
 
 
 def test_summary_numbers_are_the_histories(result):
@@ -162,3 +167,51 @@ def test_run_summary_needs_a_test_set():
         demo.run_summary(h)
     with pytest.raises(ValueError, match="History"):
         demo.run_summary({"lr": 1})
+
+
+def test_demo_seed_sets_weights_and_shuffling_so_a_sweep_run_replays(tmp_path):
+    res = demo.run_demo(tmp_path, runs=[(0.05, 3)], seed=2, seeds=3, figures=False)
+    g = res.sweep[res.sweep["seed"] == 2]
+    np.testing.assert_array_equal(res.runs[0].history.test_acc, g["test_acc"].to_numpy())
+    np.testing.assert_array_equal(res.runs[0].history.train_loss,
+                                  g["train_loss"].to_numpy())
+    s = res.summary["settings"]
+    assert s["init_seed"] == s["shuffle_seed"] == 2
+    assert "so these runs are sweep run 2" in (tmp_path / "summary.md").read_text()
+
+
+def test_the_late_jump_run_is_picked_by_its_rule_and_replayed(tmp_path):
+    res = demo.run_demo(tmp_path, runs=[(0.01, 30)], seeds=10, dpi=40)
+    late = res.summary["late_jump"]
+    # the rule, applied here independently: of the runs at 100% after the last epoch,
+    # the one that first got there latest
+    df = res.sweep
+    best = None
+    for seed, g in df.groupby("seed"):
+        acc = g.sort_values("epoch")["test_acc"].to_numpy()
+        if acc[-1] >= 1.0:
+            first = int(np.flatnonzero(acc >= 1.0)[0])
+            if best is None or first > best[1]:
+                best = (seed, first, acc)
+    assert best is not None, "no run reached 100%: pick other test sizes"
+    assert (late["seed"], late["first_epoch_100_test"]) == best[:2]
+    assert late["plateau_median_test_acc"] == float(np.median(best[2][1:best[1]]))
+    assert late["replay_matches_sweep"] is True
+    assert late["candidates"] == int((df[df["epoch"] == 30]["test_acc"] >= 1.0).sum())
+    md = (tmp_path / "summary.md").read_text()
+    assert f"picks sweep run {late['seed']}" in md and "chosen by a fixed rule" in md
+    assert f"`neurosim demo --seed {late['seed']}` replays it" in md
+    assert (tmp_path / "lr0.01_late_jump.png").read_bytes()[:4] == b"\x89PNG"
+    assert "lr0.01_late_jump.png" in res.summary["figures"]
+
+
+def test_late_jump_is_none_when_no_run_ends_at_100_percent():
+    import pandas as pd
+    df = pd.DataFrame({"topology": "moons", "lr": 0.01, "seed": [0, 0, 1, 1],
+                       "epoch": [0, 1, 0, 1], "train_loss": 0.5, "train_acc": 0.5,
+                       "test_loss": 0.5, "test_acc": [0.5, 0.9, 0.5, 0.8],
+                       "train_time": 0.0, "diverged": False})
+    assert demo.late_jump(df) is None
+    df.loc[1, "test_acc"] = 1.0
+    assert demo.late_jump(df)["seed"] == 0
+    assert demo.late_jump(df, lr=0.5) is None

@@ -69,7 +69,18 @@ def test_weights_of_the_moons_net_are_37_curves(trained):
     _, h, _, _ = trained["moons"]
     ax = plots.plot_weights(h, _ax())
     assert len(ax.get_lines()) == 37 + 1          # 37 weights and the zero line
-    assert len(ax.get_legend().get_texts()) == 37
+    # the legend names the 6 highlighted edges with how far each moved and gathers the
+    # 31 grey ones in one entry, instead of 31 indistinguishable grey entries
+    texts = [t.get_text() for t in ax.get_legend().get_texts()]
+    hot = [ln.get_label() for ln in ax.get_lines() if "(moved" in ln.get_label()]
+    assert texts == hot + ["the other 31 edges"] and len(hot) == 6
+    moved = np.ptp(h.weights, axis=0)
+    for t in hot:
+        e = t.split(" (moved")[0]
+        assert t == f"{e} (moved {moved[h.edge_names.index(e)]:.2g})"
+    assert "max − min" in ax.get_legend().get_title().get_text()
+    colours = [ln.get_color() for ln in ax.get_legend().get_lines()]
+    assert len(set(colours[:6])) == 6 and colours[6] == "0.65"
 
 
 @pytest.mark.parametrize("name", PRESETS)
@@ -306,3 +317,280 @@ def test_error_curve_and_sweep_plots_on_every_preset(name):
     axes = fig.subplots(1, 2)
     plots.plot_sweep(df, ax=axes)
     assert len(axes[0].get_lines()) == 2 and len(axes[1].get_lines()) == 2
+
+
+# -- network drawings: legends, crowded nets, skip connections -------------------------
+SKIP_EDGES = ["XA", "YA", "XC", "AC", "bA", "bC", "YB", "BC", "AB"]
+
+
+def _skip_net():
+    return ns.Network.from_edges(SKIP_EDGES, inputs=["X", "Y"], outputs=["C"],
+                                 activation="tanh", loss="quadratic", seed=0)
+
+
+def _centers(ax):
+    return {t.get_text(): np.array(t.get_position()) for t in ax.texts
+            if t.get_text() and "\n" not in t.get_text() and " " not in t.get_text()}
+
+
+def _edge_line(ax, net, a, b):
+    """The Line2D drawn for edge a->b: it starts at a's centre and ends at b's."""
+    pa, pb = _centers(ax)[a], _centers(ax)[b]
+    for ln in ax.get_lines():
+        xy = np.column_stack([ln.get_xdata(), ln.get_ydata()])
+        if np.allclose(xy[0], pa) and np.allclose(xy[-1], pb):
+            return xy
+    raise AssertionError(f"no line {a}->{b}")
+
+
+@pytest.mark.parametrize("make", [*PRESETS.values(), _skip_net])
+def test_every_network_drawing_has_a_legend_for_colours_and_widths(make):
+    net = make()
+    ax = plots.plot_network(net, _ax())
+    leg = ax.get_legend()
+    assert leg is not None
+    title = leg.get_title().get_text()
+    assert "blue w > 0" in title and "red w < 0" in title and "width" in title
+    texts = [t.get_text() for t in leg.get_texts()]
+    wmax = np.abs(net.weights).max()
+    assert texts[:4] == [f"w = {v:+.2g}" for v in (wmax, wmax / 2, -wmax / 2, -wmax)]
+    assert {"input neuron", "hidden neuron", "output neuron"} <= set(texts)
+    # the legend's samples are the drawing's: colours by sign, widths by |w|
+    lines = leg.get_lines()
+    assert [ln.get_color() for ln in lines[:4]] == [plots.WEIGHT_COLORS[0]] * 2 + \
+        [plots.WEIGHT_COLORS[1]] * 2
+    assert lines[0].get_linewidth() > lines[1].get_linewidth()
+    drawn = {ln.get_color() for ln in ax.get_lines()}
+    assert drawn <= set(plots.WEIGHT_COLORS)
+    assert plots.plot_network(net, _ax(), legend=False).get_legend() is None
+
+
+def test_skip_connections_are_routed_around_the_neurons_between():
+    net = _skip_net()
+    ax = plots.plot_network(net, _ax())
+    pos = _centers(ax)
+    # longest path: A, B, C in three columns after the inputs
+    xs = sorted({round(pos[n][0], 6) for n in "XYABC"})
+    assert [round(pos[n][0], 6) for n in "ABC"] == xs[1:]
+    assert pos["X"][0] == pos["Y"][0] == xs[0]
+    assert ax.get_title() == "DAG of 5 neurons (2 in, 2 hidden, 1 out), 9 edges"
+    assert "2-1-1-1" not in ax.get_title()
+    # AC and XC keep away from B (and XC from A): curves, not the straight line through
+    rad = [p.radius for p in ax.patches if isinstance(p, Circle)][0]
+    for a, b, avoid in (("A", "C", "B"), ("X", "C", "AB"), ("Y", "B", "A")):
+        xy = _edge_line(ax, net, a, b)
+        for n in avoid:
+            assert np.hypot(*(xy - pos[n]).T).min() > rad + 0.1, (a, b, n)
+    # the straight neighbours stay straight
+    for a, b in (("A", "B"), ("B", "C"), ("X", "A")):
+        xy = _edge_line(ax, net, a, b)
+        d, v = xy[-1] - xy[0], xy - xy[0]
+        assert np.allclose(d[0] * v[:, 1] - d[1] * v[:, 0], 0)
+    # each weight is written on its own edge: the label lies on that edge's line
+    labels = {t.get_text().split()[0]: np.array(t.get_position()) for t in ax.texts
+              if t.get_text().split()[0] in SKIP_EDGES}
+    for e in ("AC", "XC", "BC", "AB", "YB"):
+        xy = _edge_line(ax, net, e[0], e[1])
+        assert np.hypot(*(xy - labels[e]).T).min() < 1e-9, e
+    assert np.hypot(*(_edge_line(ax, net, "B", "C") - labels["AC"]).T).min() > 0.3
+    # the curves stay inside the drawing
+    lo, hi = ax.get_ylim()
+    for ln in ax.get_lines():
+        assert lo < min(ln.get_ydata()) and max(ln.get_ydata()) < hi
+
+
+def test_layered_nets_are_titled_by_their_layers():
+    assert plots.plot_network(ns.presets.moons_net(), _ax()).get_title() == \
+        "2-4-4-1 network, 37 edges"
+    assert plots.plot_network(ns.presets.four_neuron(), _ax()).get_title() == \
+        "2-2-2 network, 8 edges"
+
+
+def _label_boxes(ax, net):
+    """Display boxes (with their white frames) of the weight labels on the edges."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    r = FigureCanvasAgg(ax.figure).get_renderer()
+    ax.figure.draw(r)
+    names = set(net.edge_names)
+    return [t.get_bbox_patch().get_window_extent(r) for t in ax.texts
+            if t.get_text().split()[0] in names]
+
+
+def test_a_2_8_8_1_drawing_has_no_piled_up_labels():
+    net = ns.Network.layered([2, 8, 8, 1], hidden="relu", output="sigmoid", loss="bce",
+                             seed=0)
+    fig = Figure(figsize=(8, 10), layout="constrained")
+    ax = plots.plot_network(net, fig.add_subplot())
+    edge_texts = [t.get_text() for t in ax.texts if "->" in t.get_text()]
+    # the 16 input and 8 output weights are written; the 64 between the hidden layers
+    # would overlap, so they are colour and width only, and the legend says so
+    assert len(edge_texts) == 16 + 8
+    assert not any(t.startswith("h1_") for t in edge_texts)
+    assert "64 weights by colour and width only" in ax.get_legend().get_title().get_text()
+    boxes = _label_boxes(ax, net)
+    assert len(boxes) == 24
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1:]:
+            assert not a.overlaps(b), "two weight labels overlap"
+    # every edge is still drawn, and weights=True writes them all
+    assert len(ax.get_lines()) == 16 + 64 + 8
+    ax = plots.plot_network(net, _ax(), weights=True)
+    assert sum("->" in t.get_text() for t in ax.texts) == 88
+    ax = plots.plot_network(net, _ax(), weights=False)
+    assert not any("->" in t.get_text() or "bias" in t.get_text() for t in ax.texts)
+
+
+@pytest.mark.parametrize("name", PRESETS)
+def test_preset_drawings_write_every_weight_without_overlap(name):
+    net = PRESETS[name]()
+    fig = Figure(figsize=(10, 6), layout="constrained")
+    ax = plots.plot_network(net, fig.add_subplot())
+    boxes = _label_boxes(ax, net)
+    assert len(boxes) == int(np.sum(net.src != net.bias))
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1:]:
+            assert not a.overlaps(b)
+
+
+def test_network_drawing_refuses_a_bad_weights_option():
+    with pytest.raises(ValueError, match="weights must be"):
+        plots.plot_network(ns.presets.four_neuron(), _ax(), weights="some")
+
+
+def test_save_figure_writes_whole_files_or_none(tmp_path):
+    fig = Figure(figsize=(2, 2))
+    fig.add_subplot().plot([0, 1])
+    for ext, magic in ((".png", b"\x89PNG"), (".pdf", b"%PDF"), (".svg", b"<?xml")):
+        p = plots.save_figure(fig, tmp_path / f"f{ext}", dpi=40)
+        assert p.read_bytes().startswith(magic)
+    with pytest.raises(ValueError, match="extension"):
+        plots.save_figure(fig, tmp_path / "f.gif")
+    with pytest.raises(ValueError, match="extension"):
+        plots.draw_network(ns.presets.four_neuron(), tmp_path / "n.txt")
+
+    class Broken(Figure):
+        def savefig(self, fname, **kw):
+            open(fname, "wb").write(b"half")
+            raise RuntimeError("disk full")
+    (tmp_path / "keep.png").write_bytes(b"old")
+    with pytest.raises(RuntimeError):
+        plots.save_figure(Broken(), tmp_path / "keep.png")
+    assert (tmp_path / "keep.png").read_bytes() == b"old"      # the old file survives
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["f.pdf", "f.png", "f.svg",
+                                                          "keep.png"]
+
+
+# -- animation -----------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def short_run():
+    d = ns.datasets.moons(n_samples=200)
+    net = ns.presets.moons_net()
+    h = ns.train(net, d.X_train, d.y_train, lr=0.05, epochs=5, X_test=d.X_test,
+                 y_test=d.y_test)
+    return net, h, d
+
+
+def test_animation_is_a_gif_with_one_frame_per_epoch(short_run, tmp_path):
+    from PIL import Image
+    net, h, d = short_run
+    before = net.weights.copy()
+    p = plots.animate_training(net, h, d.X_test, d.y_test, tmp_path / "t.gif", dpi=30,
+                               fps=5, hold=1.0)
+    assert p.read_bytes()[:6] == b"GIF89a"
+    np.testing.assert_array_equal(net.weights, before)        # the net is not changed
+    with Image.open(p) as im:
+        assert im.n_frames == h.epochs + 1 and im.info["loop"] == 0
+        frames, durations = [], []
+        for k in range(im.n_frames):
+            im.seek(k)
+            frames.append(np.asarray(im.convert("RGB"), dtype=int))
+            durations.append(im.info["duration"])
+    assert durations[:-1] == [200] * h.epochs and durations[-1] == 200 + 1000
+    # epoch by epoch the picture changes (the boundary, the veil, the weights)
+    assert all(np.abs(a - b).sum() > 0 for a, b in zip(frames, frames[1:]))
+    assert not [q for q in tmp_path.iterdir() if q.name != "t.gif"]
+
+
+def test_animation_frames_are_spread_over_a_long_run():
+    assert list(plots._frames(5, 60)) == [0, 1, 2, 3, 4]
+    f = plots._frames(202, 40)
+    assert len(f) == 40 and f[0] == 0 and f[-1] == 201 and np.all(np.diff(f) > 0)
+
+
+@pytest.mark.parametrize("kw, match", [
+    (dict(path="t.avi"), "extension"),
+    (dict(max_frames=1), "max_frames"),
+    (dict(fps=0), "fps"),
+    (dict(path="no/such/t.gif"), "does not exist"),
+])
+def test_animation_refuses_bad_arguments_before_drawing(short_run, tmp_path, kw, match):
+    net, h, d = short_run
+    kw = {"path": "t.gif", **kw}
+    kw["path"] = tmp_path / kw["path"]
+    with pytest.raises(ValueError, match=match):
+        plots.animate_training(net, h, d.X_test, d.y_test, **kw)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_animation_needs_the_history_of_that_network(short_run, tmp_path):
+    net, h, d = short_run
+    with pytest.raises(ValueError, match="edges"):
+        plots.animate_training(ns.presets.four_neuron(), h, d.X_test, d.y_test,
+                               tmp_path / "t.gif")
+    with pytest.raises(ValueError, match="History"):
+        plots.animate_training(net, "h", d.X_test, d.y_test, tmp_path / "t.gif")
+
+
+def test_mp4_without_ffmpeg_is_a_clear_error(short_run, tmp_path, monkeypatch):
+    from matplotlib import animation
+    net, h, d = short_run
+    monkeypatch.setattr(animation.writers, "is_available", lambda name: False)
+    with pytest.raises(ValueError, match="needs ffmpeg"):
+        plots.animate_training(net, h, d.X_test, d.y_test, tmp_path / "t.mp4")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_sweep_fraction_panel_shows_the_last_epochs_value():
+    """sweep.png drew the fraction steps-post, so its last value (0.40 where the summary
+    said 20/50) never showed; now the line ends on it, marked and written."""
+    d = ns.datasets.moons(n_samples=120)
+    df = ns.sweep("moons", d.X_train, d.y_train, lrs=[0.5, 0.05], seeds=range(4),
+                  epochs=3, X_test=d.X_test, y_test=d.y_test)
+    fig = Figure(figsize=(8, 3))
+    axes = fig.subplots(1, 2)
+    plots.plot_sweep(df, ax=axes)
+    s = ns.sweeps.summarize(df)
+    for ln, lr in zip(axes[1].get_lines(), (0.5, 0.05)):
+        frac = s[s["lr"] == lr]["frac_reached"].to_numpy()
+        assert ln.get_drawstyle() == "default"
+        np.testing.assert_array_equal(ln.get_ydata(), frac)
+        assert ln.get_xdata()[-1] == 3
+    ends = [c.get_offsets()[0].tolist() for c in axes[1].collections]
+    finals = [float(s[(s["lr"] == lr) & (s["epoch"] == 3)]["frac_reached"].iloc[0])
+              for lr in (0.5, 0.05)]
+    assert ends == [[3.0, f] for f in finals]
+    assert [t.get_text() for t in axes[1].texts] == [f"{f:.2f}" for f in finals]
+    assert axes[1].get_title() == "fraction of runs at 100% test accuracy"
+    plots.plot_sweep(df, ax=fig.subplots(1, 2), acc=0.9)
+    assert fig.axes[-1].get_title() == "fraction of runs with test accuracy ≥ 90%"
+    assert "≥ 100%" not in axes[1].get_title()
+
+
+def test_an_animation_frame_draws_that_epochs_weights(short_run):
+    """Frames place the drawing once and then reweigh it: the same numbers, colours and
+    widths as a fresh drawing of the net with that epoch's weights."""
+    net, h, _ = short_run
+    scale = float(np.abs(h.weights).max())
+    first, last = net.copy(), net.copy()
+    first.weights[:] = h.weights[0]
+    last.weights[:] = h.weights[-1]
+    kw = dict(outputs=False, deltas=False, weight_scale=scale, legend=False)
+    moved = plots.plot_network(first, _ax(), **kw)
+    plots._reweigh_network(moved, h.weights[-1])
+    fresh = plots.plot_network(last, _ax(), **kw)
+    assert sorted(t.get_text() for t in moved.texts) == \
+        sorted(t.get_text() for t in fresh.texts)
+    assert [(ln.get_color(), ln.get_linewidth()) for ln in moved.get_lines()] == \
+        [(ln.get_color(), ln.get_linewidth()) for ln in fresh.get_lines()]
+    assert any(f"bias {h.weights[-1][k]:+.2f}" in t.get_text() for t in moved.texts
+               for k in range(net.n_edges) if net.src[k] == net.bias)

@@ -11,6 +11,7 @@ import time
 import numpy as np
 
 from ..kernels import cpu as K
+from ..kernels import planner
 
 __all__ = ["usable", "device_name", "forward", "backward", "gradient", "update", "predict",
            "evaluate", "Trainer", "ManyTrainer", "scratch", "no_record"]
@@ -106,9 +107,12 @@ class Trainer:
         self.S = scratch(net)
         self.grad = np.zeros(net.n_edges, dtype=net.dtype)
         self.epochs_done = 0
+        self.planned = None
         if watch is None:
             self.kernel, self.watch = K.train_epoch, None
             self.rec = no_record(net)
+            if self.batch == 1 and planner.fits(net):
+                self.planned = planner.epoch_kernel(net)
         else:
             n, k = X.shape[0], len(watch)
             self.kernel, self.watch = K.record_epoch, np.asarray(watch, dtype=np.int64)
@@ -124,6 +128,8 @@ class Trainer:
 
     def _run(self, perm, lr, skip_zero, rec):
         net = self.net
+        if self.planned is not None:
+            return self.planned(self.X, self.T, perm, lr, skip_zero, net.weights)
         return self.kernel(self.X, self.T, perm, lr, self.batch, skip_zero, net.loss,
                            net.topo, net.weights, self.S, self.grad, rec)
 

@@ -7,6 +7,8 @@ summary.json into the output folder and prints the summary table.
 """
 import sys
 
+from ._common import description
+
 
 def _runs(text):
     """Parse ``0.5:21,0.05:21`` into [(0.5, 21), (0.05, 21)]."""
@@ -23,7 +25,7 @@ def add_parser(sub):
     from ..demo import BOOK_RUNS
     p = sub.add_parser("demo", help="run the chapter's two-moons experiment (figures, "
                                     "summary, seed sweep)",
-                       description=__doc__.replace("``", ""))
+                       description=description(__doc__))
     p.add_argument("--out", default="neurosim-demo",
                    help="output folder (default: ./neurosim-demo)")
     loss = p.add_mutually_exclusive_group()
@@ -37,7 +39,8 @@ def add_parser(sub):
     p.add_argument("--no-sweep", dest="sweep", action="store_false",
                    help="skip the seed sweep")
     p.add_argument("--seed", type=int, default=None,
-                   help="seed of the shared initial weights (default: the preset's, "
+                   help="seed of the shared initial weights and of the shuffling, so "
+                        "--seed S replays sweep run S (default: the preset's, "
                         "presets.MOONS_SEED)")
     p.add_argument("--runs", type=_runs, default=list(BOOK_RUNS), metavar="LR:EPOCHS,...",
                    help="learning rates and epochs (default "
@@ -57,7 +60,8 @@ def run(args):
     seed = presets.MOONS_SEED if args.seed is None else args.seed
     if args.sweep and args.seeds < 1:
         raise ValueError(f"--seeds must be >= 1, got {args.seeds}")
-    print(f"neurosim demo: two moons, loss {args.loss}, initial-weight seed {seed}; "
+    print(f"neurosim demo: two moons, loss {args.loss}, seed {seed} (initial weights and "
+          "shuffling); "
           f"runs {', '.join(f'η={lr:g} x {ep} epochs' for lr, ep in args.runs)}"
           + (f"; seed sweep over {args.seeds} initialisations" if args.sweep else ""),
           file=sys.stderr)

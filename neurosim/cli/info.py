@@ -2,9 +2,12 @@
 weights, and the stored training history)."""
 
 
+from ._common import description
+
+
 def add_parser(sub):
     p = sub.add_parser("info", help="load a saved network and describe it",
-                       description=__doc__)
+                       description=description(__doc__))
     p.add_argument("path", help="a file written by neurosim.save / neurosim train -o")
     p.add_argument("--json", action="store_true",
                    help="print the network as JSON (names, activations, weighted edges)")
@@ -24,7 +27,8 @@ def run(args):
                "history": None if hist is None else {
                    "epochs": hist.epochs, "lr": hist.lr,
                    "train_acc": hist.train_acc.tolist(),
-                   "test_acc": None if hist.test_acc is None else hist.test_acc.tolist()}}
+                   "test_acc": None if hist.test_acc is None else hist.test_acc.tolist()},
+               "provenance": io.provenance(args.path)}
         print(json.dumps(doc, indent=1))
     else:
         print(io.info(args.path))

@@ -8,11 +8,16 @@ Examples::
     neurosim trace --net four-neuron --neuron A --perturb A=0.01 --perturb BD=0.5
     neurosim trace --net moons --neuron E --neuron P
     neurosim trace --net saved.npz --x 0.2 -1.3 --target 1
+
+A saved network is traced on the sample stored with it (neurosim train stores its first
+training point); a file without one needs --x.
 """
+import argparse
 import json
-import os
 
 import numpy as np
+
+from . import _common as C
 
 from ..presets import PRESETS
 
@@ -22,9 +27,10 @@ PRESET_NAMES = tuple(PRESETS)
 def add_parser(sub):
     p = sub.add_parser("trace", help="explain one sample through chosen neurons "
                                      "(forward, delta, update)",
-                       description=__doc__,
-                       formatter_class=__import__("argparse").RawDescriptionHelpFormatter)
-    p.add_argument("--net", default="four-neuron",
+                       description=C.description(__doc__),
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--net", default="four-neuron", metavar="PRESET|FILE",
+                   type=C.choice_or_path(PRESET_NAMES, "preset"),
                    help="a preset (four-neuron, 22432, moons) or the path of a saved "
                         "network (default four-neuron)")
     p.add_argument("--neuron", action="append", metavar="NAME",
@@ -33,10 +39,11 @@ def add_parser(sub):
     p.add_argument("--x", nargs="+", type=float, metavar="V",
                    help="the sample, one value per input (default: the chapter's (1, 1) "
                         "for four-neuron and 22432, the first training point for moons, "
-                        "ones otherwise)")
+                        "the sample stored with a saved network)")
     p.add_argument("--target", nargs="+", type=float, metavar="T",
                    help="its target, one value per output or a class label (default: 1 "
-                        "for the first output, 0 for the others; moons: the point's label)")
+                        "for the first output, 0 for the others; moons: the point's label; "
+                        "a saved network: its stored sample's)")
     p.add_argument("--lr", type=float, default=0.1, help="learning rate η for the update "
                                                          "lines (default 0.1)")
     p.add_argument("--perturb", action="append", metavar="NAME=M", default=[],
@@ -53,27 +60,63 @@ def add_parser(sub):
 
 
 def _network(args):
+    """(network, preset name or None, stored sample or None)."""
     from . import preset_network
     if args.net in PRESET_NAMES:
-        return preset_network(args.net, args.seed), args.net
-    if os.path.isfile(args.net):
-        from .. import io
-        return io.load(args.net), None
-    raise ValueError(f"--net {args.net!r} is neither a preset ({', '.join(PRESET_NAMES)}) "
-                     "nor an existing file")
+        return preset_network(args.net, args.seed), args.net, None
+    from .. import io
+    if args.seed is not None:
+        raise ValueError("--seed chooses a preset's initial weights; a saved network has "
+                         "its own")
+    net = io.load(args.net)
+    s = io.provenance(args.net).get("sample")
+    return net, None, None if s is None else (np.array(s["x"]), np.array(s["target"]))
 
 
-def _default_sample(net, preset):
+def _default_sample(net, preset, stored):
     from .. import datasets, presets
+    if stored is not None:
+        return stored
     if preset == "four-neuron":
         return presets.FOUR_NEURON_SAMPLE
     if preset == "moons":
         d = datasets.moons()
         return d.X_train[0], np.array([d.y_train[0]])
+    if preset is None:
+        return None, None
     x = np.ones(net.n_inputs)
     t = np.zeros(len(net.output_idx))
     t[0] = 1.0
     return x, t
+
+
+def _names(net, idx):
+    return ", ".join(net.neuron_names[i] for i in idx)
+
+
+def _check_sample(net, x, t, label_ok):
+    """The CLI's words for a sample that does not fit the network."""
+    n_in, m = net.n_inputs, len(net.output_idx)
+    ins = _names(net, range(n_in))
+    outs = _names(net, net.output_idx)
+    if len(x) != n_in:
+        raise ValueError(f"--x: the network has {n_in} input{'s' * (n_in != 1)} ({ins}); "
+                         f"give {n_in} value{'s' * (n_in != 1)}, got {len(x)}")
+    if not np.all(np.isfinite(x)):
+        raise ValueError("--x: the values must be finite numbers")
+    if len(t) != m and not (len(t) == 1 and label_ok):
+        example = " ".join(["1"] + ["0"] * (m - 1))
+        raise ValueError(f"--target: the network has {m} output{'s' * (m != 1)} ({outs}); "
+                         f"give {m} value{'s' * (m != 1)}, e.g. --target {example}, got "
+                         f"{len(t)}")
+    if not np.all(np.isfinite(t)):
+        raise ValueError("--target: the values must be finite numbers")
+    if net.loss_name == "softmax_ce" and len(t) == 1 and not (
+            float(t[0]).is_integer() and 0 <= t[0] < m):
+        raise ValueError(f"--target: a class label for {m} outputs must be one of "
+                         f"{', '.join(map(str, range(m)))}, got {t[0]:g}")
+    if net.loss_name == "bce" and np.any((t < 0) | (t > 1)):
+        raise ValueError("--target: with the bce loss targets must lie in [0, 1]")
 
 
 def _perturbations(specs):
@@ -91,13 +134,28 @@ def _perturbations(specs):
 
 def run(args):
     from ..tracing import trace
-    net, preset = _network(args)
-    x0, t0 = _default_sample(net, preset)
-    x = x0 if args.x is None else np.array(args.x)
-    t = t0 if args.target is None else np.array(args.target)
-    if args.target is not None and len(t) == 1 and net.loss_name == "softmax_ce":
-        t = t[0]                                      # a class label
     perturb = _perturbations(args.perturb)
+    if args.digits < 1 or args.lr <= 0 or not np.isfinite(args.lr):
+        raise ValueError("--digits must be >= 1" if args.digits < 1 else
+                         f"--lr: the learning rate must be a number > 0, got {args.lr:g}")
+    net, preset, stored = _network(args)
+    x0, t0 = _default_sample(net, preset, stored)
+    if args.x is None and x0 is None:
+        raise ValueError(f"{args.net} stores no sample to trace: give one with --x (and "
+                         "--target)")
+    x = x0 if args.x is None else np.array(args.x)
+    if args.target is not None:
+        t = np.array(args.target)
+    elif args.x is None or t0 is not None:
+        t = t0
+    else:
+        t = np.zeros(len(net.output_idx))
+        t[0] = 1.0
+    t = np.atleast_1d(np.asarray(t, dtype=float))
+    _check_sample(net, np.asarray(x, dtype=float), t,
+                  label_ok=net.loss_name == "softmax_ce" or len(net.output_idx) == 1)
+    if len(t) == 1 and net.loss_name == "softmax_ce":
+        t = t[0]                                      # a class label
     tr = trace(net, x, t, lr=args.lr)
     names = args.neuron
     if args.json:
