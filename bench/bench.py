@@ -64,12 +64,14 @@ from numba import njit
 
 import neurosim as ns
 from neurosim import datasets, presets
-from neurosim.backends.cpu import no_record, scratch
+from neurosim.backends.cpu import Trainer, no_record, scratch
+from neurosim.kernels import planner
 from neurosim.graph import Network
 from neurosim.kernels import cpu
 from neurosim.kernels.neuron import BCE, BIAS, RELU, SIGMOID
 
-SYSTEMS = ("neurosim", "neurosim CUDA", "numba dense", "numpy", "torch", "sklearn")
+SYSTEMS = ("neurosim", "neurosim general", "neurosim CUDA", "numba dense", "numpy", "torch",
+           "sklearn")
 SKIPPABLE = {"torch", "sklearn", "numpy", "dense", "cuda", "slow", "cold", "train"}
 AGREE_TOL = 1e-8          # max |w_system - w_neurosim| / max(1, max |w|) after training
 
@@ -226,26 +228,32 @@ class Dense:
 
 # ---------------------------------------------------------------------------------------
 # systems: each runs a whole workload from weights w0 and returns the final edge weights
-def run_neurosim(wl, w0):
-    net = wl.net
-    w = w0.copy()
-    S, rec = scratch(net), no_record(net)
-    grad = np.zeros(net.n_edges)
+def run_neurosim(wl, w0, general=False):
+    """What ``neurosim.train`` runs per epoch (the planner's generated kernel for a small
+    net, the general kernel otherwise; ``general=True``: the general kernel always)."""
+    net = wl.net.copy()
+    net.weights[:] = w0
     T = wl.y[:, None].copy()
+    if general:
+        S, rec, grad = scratch(net), no_record(net), np.zeros(net.n_edges)
+        t0 = time.perf_counter()
+        for p in wl.perms:
+            cpu.train_epoch(wl.X, T, p, wl.lr, 1, False, net.loss, net.topo, net.weights, S,
+                            grad, rec)
+        return time.perf_counter() - t0, net.weights.copy()
+    tr = Trainer(net, wl.X, T, epochs=wl.epochs)
     t0 = time.perf_counter()
     for p in wl.perms:
-        cpu.train_epoch(wl.X, T, p, wl.lr, 1, False, net.loss, net.topo, w, S, grad, rec)
-    return time.perf_counter() - t0, w
+        tr.epoch(p, wl.lr)
+    return time.perf_counter() - t0, net.weights.copy()
 
 
 def compile_neurosim(wl):
-    """Seconds for the first call of the training kernel in this process (compiling it,
-    or loading it from Numba's on-disk cache)."""
-    net = wl.net
+    """Seconds for the first training call in this process (compiling the kernel that
+    ``train`` runs, or loading it from Numba's on-disk cache)."""
+    net = wl.net.copy()
     t0 = time.perf_counter()
-    cpu.train_epoch(wl.X, wl.y[:, None].copy(), np.zeros(0, np.int64), wl.lr, 1, False,
-                    net.loss, net.topo, net.weights.copy(), scratch(net),
-                    np.zeros(net.n_edges), no_record(net))
+    Trainer(net, wl.X, wl.y[:, None].copy(), epochs=wl.epochs)
     return time.perf_counter() - t0
 
 
@@ -263,75 +271,64 @@ def run_cuda(wl, w0):
 
 
 @njit(cache=True, error_model="numpy")
-def _dense_epoch(X, y, perm, lr, sizes, woff, boff, P, h, d):
-    """Per-sample SGD over dense layers stored flat in ``P`` (relu hidden, sigmoid
-    output, bce): ``W_l[j, i] = P[woff[l] + j * n_l + i]``, ``b_l[j] = P[boff[l] + j]``."""
-    L = sizes.shape[0] - 1
+def _dense_epoch(X, y, perm, lr, Ws, bs, hs, ds):
+    """The straightforward dense loop: one per-sample pass over fixed-size per-layer
+    arrays ``W_l[j, i]``, ``b_l[j]`` (relu hidden layers, one sigmoid output, bce)."""
+    L = len(Ws)
     for s in range(perm.shape[0]):
         n = perm[s]
-        for i in range(sizes[0]):
-            h[0, i] = X[n, i]
+        h = hs[0]
+        for i in range(h.shape[0]):
+            h[i] = X[n, i]
         for l in range(L):
-            ni = sizes[l]
-            for j in range(sizes[l + 1]):
-                acc = P[boff[l] + j]
-                base = woff[l] + j * ni
-                for i in range(ni):
-                    acc += P[base + i] * h[l, i]
+            W, b, hi, ho = Ws[l], bs[l], hs[l], hs[l + 1]
+            for j in range(W.shape[0]):
+                acc = b[j]
+                for i in range(W.shape[1]):
+                    acc += W[j, i] * hi[i]
                 if l < L - 1:
-                    h[l + 1, j] = acc if acc > 0.0 else 0.0
+                    ho[j] = acc if acc > 0.0 else 0.0
                 elif acc >= 0.0:
-                    h[l + 1, j] = 1.0 / (1.0 + math.exp(-acc))
+                    ho[j] = 1.0 / (1.0 + math.exp(-acc))
                 else:
                     e = math.exp(acc)
-                    h[l + 1, j] = e / (1.0 + e)
-        for j in range(sizes[L]):
-            d[L, j] = h[L, j] - y[n]
+                    ho[j] = e / (1.0 + e)
+        dL, hL = ds[L], hs[L]
+        for j in range(dL.shape[0]):
+            dL[j] = hL[j] - y[n]
         for l in range(L - 1, -1, -1):
-            ni = sizes[l]
+            W, b, hi, g, dp = Ws[l], bs[l], hs[l], ds[l + 1], ds[l]
             if l > 0:
-                for i in range(ni):
-                    d[l, i] = 0.0
-            for j in range(sizes[l + 1]):
-                gj = d[l + 1, j]
+                for i in range(dp.shape[0]):
+                    dp[i] = 0.0
+            for j in range(W.shape[0]):
+                gj = g[j]
                 if gj == 0.0:
                     continue
-                base = woff[l] + j * ni
                 if l > 0:
-                    for i in range(ni):
-                        d[l, i] += P[base + i] * gj
+                    for i in range(W.shape[1]):
+                        dp[i] += W[j, i] * gj
                 st = lr * gj
-                for i in range(ni):
-                    P[base + i] -= st * h[l, i]
-                P[boff[l] + j] -= st
+                for i in range(W.shape[1]):
+                    W[j, i] -= st * hi[i]
+                b[j] -= st
             if l > 0:
-                for i in range(ni):
-                    if h[l, i] <= 0.0:
-                        d[l, i] = 0.0
+                for i in range(dp.shape[0]):
+                    if hi[i] <= 0.0:
+                        dp[i] = 0.0
 
 
 def run_numba_dense(wl, w0, dense):
     dense.set(w0)
-    sizes = np.array(dense.sizes, np.int64)
-    parts, woff, boff, o = [], [], [], 0
-    for W, b in zip(dense.W, dense.b):
-        woff.append(o)
-        o += W.size
-        boff.append(o)
-        o += b.size
-        parts += [W.ravel(), b]
-    P = np.concatenate(parts)
-    woff, boff = np.array(woff, np.int64), np.array(boff, np.int64)
-    h = np.zeros((len(sizes), sizes.max()))
-    d = np.zeros_like(h)
+    Ws = tuple(np.ascontiguousarray(W) for W in dense.W)
+    bs = tuple(np.ascontiguousarray(b) for b in dense.b)
+    hs = tuple(np.zeros(n) for n in dense.sizes)
+    ds = tuple(np.zeros(n) for n in dense.sizes)
     t0 = time.perf_counter()
     for p in wl.perms:
-        _dense_epoch(wl.X, wl.y, p, wl.lr, sizes, woff, boff, P, h, d)
+        _dense_epoch(wl.X, wl.y, p, wl.lr, Ws, bs, hs, ds)
     t = time.perf_counter() - t0
-    W = [P[woff[l]:woff[l] + dense.W[l].size].reshape(dense.W[l].shape)
-         for l in range(len(dense.W))]
-    b = [P[boff[l]:boff[l] + dense.b[l].size] for l in range(len(dense.b))]
-    return t, dense.edges(W, b)
+    return t, dense.edges(list(Ws), list(bs))
 
 
 def run_numpy(wl, w0, dense):
@@ -432,6 +429,8 @@ def bench_workload(wl, repeats, skip, log=print):
         dense, why = None, str(exc)
     runners = {"neurosim": lambda: run_neurosim(wl, w0)}
     notes = {}
+    if planner.fits(wl.net):          # what the generated kernel buys, in the same run
+        runners["neurosim general"] = lambda: run_neurosim(wl, w0, general=True)
     if "cuda" not in skip:
         why_not = cuda_usable()
         if why_not is None:

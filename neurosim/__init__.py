@@ -21,6 +21,7 @@ _LAZY = {
     "slow_learn": "neurosim.training",
     "sweep": "neurosim.sweeps",
     "save": "neurosim.io", "load": "neurosim.io",
+    "kernel_source": "neurosim.backends.cpu",
 }
 _SUBMODULES = ("plots", "backends", "sklearn", "io", "interop", "sweeps", "tracing",
                "numgrad", "curves", "demo", "training", "ops", "checks", "inputs", "config",

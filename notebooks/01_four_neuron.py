@@ -130,3 +130,16 @@ assert E1 < E and np.isclose(net.weight("AC"), 0.3505)
 
 # %%
 print(ns.gradcheck(ns.presets.four_neuron(), x[None], t[None]))
+
+# %% [markdown]
+# ## The same arithmetic, as the code that trains
+# For a small network `train` does not run a general loop over the edge list: the kernel
+# planner writes this network's per-sample SGD out, every edge a literal index and every
+# neuron's output (`Ao`), delta (`Ad`) and dE/dz (`Ag`) a local variable, and compiles it
+# once per machine. For the four-neuron net it is the chapter's arithmetic line for line:
+# `Ad += w[4] * Cg` is Aδ = AC·Cδ + AD·Dδ being summed, `w[4] -= st_ * Ao` is
+# AC ← AC − η·Ao·Cδ (`neurosim trace --code` prints the same).
+
+# %%
+src = ns.kernel_source(ns.presets.four_neuron())
+print(src[src.index("@njit"):])

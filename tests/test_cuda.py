@@ -329,7 +329,7 @@ def test_train_many_matches_cpu_per_network(loss, dtype):
     W = base.weights[None, :] + np.random.default_rng(seed).normal(0, 0.3, (3, base.n_edges))
     lrs = [0.05, 0.2, 0.5]
     h = ns.train_many(base, X, T, lr=lrs, epochs=2, weights=W, seed=9, X_test=Xt,
-                      y_test=Tt)
+                      y_test=Tt, device="cuda")
     assert h.weights.shape == (3, base.n_edges) and h.train_loss.shape == (3, 3)
     assert np.array_equal(base.weights, make().weights)     # the template is untouched
     for k in range(3):
@@ -364,7 +364,7 @@ def test_train_many_list_minibatch_seeds_and_divergence():
     with (pytest.warns(RuntimeWarning, match="overflow|invalid value")
           if os.environ.get("NUMBA_ENABLE_CUDASIM") == "1" else _no_warning()):
         h = ns.train_many(nets, X, T, lr=lrs, epochs=3, batch_size=2, seed=seeds,
-                          keep_weights=True)
+                          keep_weights=True, device="cuda")
     assert h.weights_history.shape == (4, 3, nets[0].n_edges)
     for k, (c, hk) in enumerate(refs):
         if hk.diverged:
@@ -390,19 +390,20 @@ def test_train_many_checks_its_input():
     b = ns.Network.layered([2, 4, 1], seed=0)
     X, T = np.zeros((3, 2)), np.zeros(3)
     with pytest.raises(ValueError, match="topology"):
-        ns.train_many([a, b], X, T)
+        ns.train_many([a, b], X, T, device="cuda")
     with pytest.raises(ValueError, match="broadcast"):
-        ns.train_many(a, X, T, weights=np.zeros((2, a.n_edges)), lr=[0.1, 0.2, 0.3])
+        ns.train_many(a, X, T, weights=np.zeros((2, a.n_edges)), lr=[0.1, 0.2, 0.3],
+                      device="cuda")
     with pytest.raises(ValueError, match="shape"):
-        ns.train_many(a, X, T, weights=np.zeros((2, a.n_edges + 1)))
+        ns.train_many(a, X, T, weights=np.zeros((2, a.n_edges + 1)), device="cuda")
     with pytest.raises(ValueError, match="learning rate"):
-        ns.train_many(a, X, T, lr=[0.1, -1.0])
+        ns.train_many(a, X, T, lr=[0.1, -1.0], device="cuda")
     with pytest.raises(ValueError, match="seed"):
-        ns.train_many(a, X, T, lr=[0.1, 0.2], seed=[1, -2])
+        ns.train_many(a, X, T, lr=[0.1, 0.2], seed=[1, -2], device="cuda")
     with pytest.raises(ValueError, match="seed"):
-        ns.train_many(a, X, T, seed="zero")
+        ns.train_many(a, X, T, seed="zero", device="cuda")
     with pytest.raises(ValueError, match="shuffle"):
-        ns.train_many(a, X, T, shuffle="no")
+        ns.train_many(a, X, T, shuffle="no", device="cuda")
 
 
 # -- without CUDA ------------------------------------------------------------------------------

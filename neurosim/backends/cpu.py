@@ -13,7 +13,7 @@ import numpy as np
 from ..kernels import cpu as K
 from ..kernels import planner
 
-__all__ = ["usable", "device_name", "forward", "backward", "gradient", "update", "predict",
+__all__ = ["usable", "device_name", "kernel_source", "forward", "backward", "gradient", "update", "predict",
            "evaluate", "Trainer", "ManyTrainer", "scratch", "no_record"]
 
 
@@ -33,6 +33,13 @@ def device_name():
         pass
     import platform
     return platform.processor() or platform.machine()
+
+
+def kernel_source(net):
+    """The source of the per-sample SGD epoch the planner generates for ``net`` (what
+    ``train`` runs for networks of up to ``kernels.planner.MAX_EDGES`` edges)."""
+    from ..inputs import check_net
+    return planner.source(check_net(net))
 
 
 def scratch(net):
@@ -86,8 +93,12 @@ def predict(net, X):
 
 
 def evaluate(net, X, T):
-    """(mean error per sample, accuracy) over a data set, the weights fixed."""
-    tot, right = K.evaluate(X, T, net.loss, net.topo, net.weights, scratch(net))
+    """(mean error per sample, accuracy) over a data set, the weights fixed (the planner's
+    generated evaluation for a small net: same bits as the general kernel)."""
+    if planner.fits(net) and planner.loaded(net):      # training generated it
+        tot, right = planner.kernels(net).evaluate(X, T, net.weights)
+    else:
+        tot, right = K.evaluate(X, T, net.loss, net.topo, net.weights, scratch(net))
     return tot / X.shape[0], right / X.shape[0]
 
 
@@ -111,7 +122,7 @@ class Trainer:
         if watch is None:
             self.kernel, self.watch = K.train_epoch, None
             self.rec = no_record(net)
-            if self.batch == 1 and planner.fits(net):
+            if self.batch == 1 and planner.fits(net, steps=epochs * X.shape[0]):
                 self.planned = planner.epoch_kernel(net)
         else:
             n, k = X.shape[0], len(watch)

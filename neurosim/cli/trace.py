@@ -54,6 +54,9 @@ def add_parser(sub):
     p.add_argument("--digits", type=int, default=4, help="significant digits (default 4)")
     p.add_argument("--ascii", action="store_true",
                    help="plain ASCII (d for δ, * for ·, lr for η)")
+    p.add_argument("--code", action="store_true",
+                   help="print the per-sample SGD epoch the kernel planner generates for "
+                        "this network (the arithmetic of training, written out) and exit")
     p.add_argument("--json", action="store_true",
                    help="print the same content as JSON (terms with names and values)")
     return p
@@ -139,6 +142,10 @@ def run(args):
         raise ValueError("--digits must be >= 1" if args.digits < 1 else
                          f"--lr: the learning rate must be a number > 0, got {args.lr:g}")
     net, preset, stored = _network(args)
+    if args.code:
+        from ..backends.cpu import kernel_source
+        print(kernel_source(net), end="")
+        return 0
     x0, t0 = _default_sample(net, preset, stored)
     if args.x is None and x0 is None:
         raise ValueError(f"{args.net} stores no sample to trace: give one with --x (and "

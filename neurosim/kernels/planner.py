@@ -14,14 +14,23 @@ import os
 import re
 import sys
 import tempfile
+import weakref
 
 import numpy as np
 
 from .neuron import (ACTIVATION_NAMES, BCE, IDENTITY, LOSS_NAMES, RELU, SOFTMAX_CE)
 
 #: Networks with at most this many edges get a generated kernel; larger ones run the
-#: general kernels (measured: docs/kernels.md, "The planner").
-MAX_EDGES = 256
+#: general kernels (compile time grows with the edges: docs/kernels.md, "The planner").
+MAX_EDGES = 128
+
+#: A training call generates (or loads) a kernel only for at least this many sample steps
+#: (epochs x samples): below it the one-off compile of a new shape (1-5 s) costs more than
+#: it saves, and the general kernel, compiled once for every network, runs instead.
+MIN_STEPS = 20_000
+
+#: False: never generate kernels (every network runs the general kernels).
+ENABLED = True
 
 _VERSION = "1"                     # bump when the generated code's shape changes
 
@@ -43,109 +52,163 @@ def _names(net):
     return names if ok else [f"n{j}" for j in range(len(names))]
 
 
-def source(net, name="sgd_epoch"):
-    """The generated per-sample SGD epoch for ``net`` as Python source (a string).
+def _forward(net, names, code_name):
+    """Lines of one sample forward (sample row ``i`` of X), in the general kernel's order."""
+    n, n_in, src, dst, act, edge = (net.n_neurons, net.n_inputs, net.src, net.dst, net.act,
+                                    net.edge_names)
+    L = ["        # forward: each neuron's net input, in edge order, then its activation"]
+    for a in range(n_in):
+        L.append(f"        {names[a]}o = X[i, {a}]")
+    L.append(f"        {names[n_in]}o = F(1.0)                       # the bias neuron")
+    for j in range(n_in + 1, n):
+        L.append("        s_ = 0.0")
+        for e in np.flatnonzero(dst == j):
+            ln = f"        s_ += w[{e}] * {names[src[e]]}o"
+            L.append(ln + " " * max(1, 30 - len(ln)) + f"# {edge[e]}")
+        L.append(f"        z{names[j]} = F(s_)")
+        if act[j] == RELU:
+            L.append(f"        {names[j]}o = F(s_ if s_ > 0.0 else 0.0 * s_)")
+        elif act[j] == IDENTITY:
+            L.append(f"        {names[j]}o = F(s_)")
+        else:
+            L.append(f"        {names[j]}o = F(activate({code_name[act[j]]}, s_))")
+    return L
 
-    ``name(X, T, perm, lr, skip_zero, w) -> (sum of E, updates)``, the contract of
-    ``kernels.cpu.train_epoch`` with ``batch_size=1`` for this one network.
+
+def _loss(net, names, code_name, want_E):
+    """Lines of the error E at the outputs and each output's delta and dE/dz, as
+    ``cpu.output_deltas`` computes them."""
+    outs = [int(j) for j in net.output_idx]
+    act = net.act
+    L = ["        # the error at the outputs, and each output's delta and dE/dz",
+         "        E = 0.0"]
+    if net.loss == SOFTMAX_CE:
+        L.append("        mx = -np.inf")
+        for j in outs:
+            L += [f"        if {names[j]}o > mx:", f"            mx = {names[j]}o"]
+        L.append("        se = 0.0")
+        L += [f"        se += math.exp({names[j]}o - mx)" for j in outs]
+        L.append("        lse = mx + math.log(se)")
+        for k, j in enumerate(outs):
+            L += [f"        E -= T[i, {k}] * ({names[j]}o - lse)",
+                  f"        d_ = math.exp({names[j]}o - lse) - T[i, {k}]",
+                  f"        {names[j]}d = F(d_)", f"        {names[j]}g = F(d_)"]
+        return L
+    for k, j in enumerate(outs):
+        L += [f"        e_, d_, g_ = output_terms(LOSS, {code_name[act[j]]}, z{names[j]}, "
+              f"{names[j]}o, T[i, {k}], {want_E})",
+              "        E += e_", f"        {names[j]}d = F(d_)", f"        {names[j]}g = F(g_)"]
+    return L
+
+
+def _correct(net, names):
+    """Lines adding 1 to ``right`` if sample i is classified right (``cpu.correct``)."""
+    outs = [int(j) for j in net.output_idx]
+    if len(outs) == 1 or net.loss == BCE:
+        L = ["        ok_ = 1"]
+        for k, j in enumerate(outs):
+            L += [f"        if ({names[j]}o >= 0.5) != (T[i, {k}] >= 0.5):",
+                  "            ok_ = 0"]
+        return L + ["        right += ok_"]
+    L = [f"        bo_ = 0", f"        bv_ = {names[outs[0]]}o", "        bt_ = 0",
+         "        tv_ = T[i, 0]"]
+    for k, j in enumerate(outs[1:], 1):
+        L += [f"        if {names[j]}o > bv_:", f"            bo_ = {k}",
+              f"            bv_ = {names[j]}o", f"        if T[i, {k}] > tv_:",
+              f"            bt_ = {k}", f"            tv_ = T[i, {k}]"]
+    return L + ["        if bo_ == bt_:", "            right += 1"]
+
+
+def source(net):
+    """The generated kernels for ``net`` as Python source (a string):
+
+    * ``sgd_epoch(X, T, perm, lr, skip_zero, w) -> (sum of E, updates)``, the contract of
+      ``kernels.cpu.train_epoch`` with ``batch_size=1``;
+    * ``evaluate(X, T, w) -> (sum of E, correct samples)``, that of ``kernels.cpu.evaluate``.
     """
     names = _names(net)
     n, n_in = net.n_neurons, net.n_inputs
     src, dst, act = net.src, net.dst, net.act
     edge = net.edge_names
-    outs = [int(j) for j in net.output_idx]
     is_out = net.is_output
-    F = "F"                                        # the network's dtype, a cast
     code_name = {v: f"A_{ACTIVATION_NAMES[v].upper()}" for v in ACTIVATION_NAMES}
-    L = [f"@njit(cache=True, nogil=True, error_model=\"numpy\")",
-         f"def {name}(X, T, perm, lr, skip_zero, w):",
-         f'    """Per-sample SGD epoch of a {net!r}; returns (sum of E, updates)."""',
+    L = ["@njit(cache=True, nogil=True, error_model=\"numpy\")",
+         "def sgd_epoch(X, T, perm, lr, skip_zero, w):",
+         '    """Per-sample SGD over X[perm]; returns (sum of E, updates)."""',
          "    total = 0.0",
          "    updates = 0",
-         f"    want_E = skip_zero or LOSS != BCE",
+         "    want_E = skip_zero or LOSS != BCE",
          "    for s in range(perm.shape[0]):",
-         "        i = perm[s]",
-         "        # forward: each neuron's net input, in edge order, then its activation"]
-    for a in range(n_in):
-        L.append(f"        {names[a]}o = X[i, {a}]")
-    L.append(f"        {names[n_in]}o = {F}(1.0)                       # the bias neuron")
-    for j in range(n_in + 1, n):
-        ins = np.flatnonzero(dst == j)
-        L.append("        s_ = 0.0")
-        for e in ins:
-            L.append(f"        s_ += w[{e}] * {names[src[e]]}o" + " " * max(1, 22 - len(
-                f"s_ += w[{e}] * {names[src[e]]}o")) + f"# {edge[e]}")
-        L.append(f"        z{names[j]} = {F}(s_)")
-        if act[j] == RELU:
-            L.append(f"        {names[j]}o = {F}(s_ if s_ > 0.0 else 0.0 * s_)")
-        elif act[j] == IDENTITY:
-            L.append(f"        {names[j]}o = {F}(s_)")
-        else:
-            L.append(f"        {names[j]}o = {F}(activate({code_name[act[j]]}, s_))")
-    L.append("        # the error at the outputs, and each output's delta and dE/dz")
-    L.append("        E = 0.0")
-    if net.loss == SOFTMAX_CE:
-        L.append("        mx = -np.inf")
-        for j in outs:
-            L.append(f"        if {names[j]}o > mx:")
-            L.append(f"            mx = {names[j]}o")
-        L.append("        se = 0.0")
-        for j in outs:
-            L.append(f"        se += math.exp({names[j]}o - mx)")
-        L.append("        lse = mx + math.log(se)")
-        for k, j in enumerate(outs):
-            L.append(f"        E -= T[i, {k}] * ({names[j]}o - lse)")
-            L.append(f"        d_ = math.exp({names[j]}o - lse) - T[i, {k}]")
-            L.append(f"        {names[j]}d = {F}(d_)")
-            L.append(f"        {names[j]}g = {F}(d_)")
-    else:
-        for k, j in enumerate(outs):
-            L.append(f"        e_, d_, g_ = output_terms(LOSS, {code_name[act[j]]}, z{names[j]}, "
-                     f"{names[j]}o, T[i, {k}], want_E)")
-            L.append("        E += e_")
-            L.append(f"        {names[j]}d = {F}(d_)")
-            L.append(f"        {names[j]}g = {F}(g_)")
+         "        i = perm[s]"]
+    L += _forward(net, names, code_name) + _loss(net, names, code_name, "want_E")
     L += ["        total += E",
           "        if skip_zero and E == 0.0:",
           "            continue",
           "        # backward: deltas flow left from the last neuron to the first; each weight",
           "        # changes right after its term of the delta is taken (pre-update weights)"]
-    hidden = [j for j in range(n_in + 1, n) if not is_out[j]]
-    for j in hidden:
-        L.append(f"        {names[j]}d = {F}(0.0)")
+    for j in range(n_in + 1, n):
+        if not is_out[j]:
+            L.append(f"        {names[j]}d = F(0.0)")
     for j in range(n - 1, n_in, -1):
         if not is_out[j]:
-            L.append(f"        {names[j]}g = {F}(derivative({code_name[act[j]]}, z{names[j]}, "
+            L.append(f"        {names[j]}g = F(derivative({code_name[act[j]]}, z{names[j]}, "
                      f"{names[j]}o) * {names[j]}d)")
-        ins = np.flatnonzero(dst == j)
         L.append(f"        if {names[j]}g != 0.0:" + ("                    # g = dE/dz = f′(z)·δ"
                                                      if j == n - 1 else ""))
         L.append(f"            st_ = lr * {names[j]}g")
-        for e in ins:
+        for e in np.flatnonzero(dst == j):
             sj = int(src[e])
             if sj > n_in and not is_out[sj]:
                 ln = f"            {names[sj]}d += w[{e}] * {names[j]}g"
                 L.append(ln + " " * max(1, 32 - len(ln)) + f"# {names[sj]}δ += {edge[e]}·"
                          f"{names[j]}g")
-            L.append(f"            w[{e}] -= st_ * {names[sj]}o" + " " * max(1, 20 - len(
-                f"w[{e}] -= st_ * {names[sj]}o")) + f"# {edge[e]} -= η·{names[sj]}o·"
-                f"{names[j]}g")
+            ln = f"            w[{e}] -= st_ * {names[sj]}o"
+            L.append(ln + " " * max(1, 32 - len(ln)) + f"# {edge[e]} -= η·{names[sj]}o·"
+                     f"{names[j]}g")
     L += ["        updates += 1",
-          "    return total, updates"]
-    head = [f'"""Generated by neurosim.kernels.planner for {net!r} '
-            f'({net.dtype.name}, loss {LOSS_NAMES[net.loss]}); do not edit."""',
+          "    return total, updates",
+          "",
+          "",
+          "@njit(cache=True, nogil=True, error_model=\"numpy\")",
+          "def evaluate(X, T, w):",
+          '    """Sum of the error and number of correct samples over (X, T)."""',
+          "    total = 0.0",
+          "    right = 0",
+          "    for i in range(X.shape[0]):"]
+    L += _forward(net, names, code_name) + _loss(net, names, code_name, "True")
+    L += ["        total += E"] + _correct(net, names) + ["    return total, right"]
+    head = [f'"""Generated by neurosim.kernels.planner for {net!r}; do not edit."""',
             "import math", "", "import numpy as np", "from numba import njit", "",
             "from neurosim.kernels.neuron import activate, derivative, output_terms", "",
             f"F = np.{net.dtype.name}",
-            f"LOSS = {net.loss}",
+            f"LOSS = {net.loss}                      # {LOSS_NAMES[net.loss]}",
             f"BCE = {BCE}"]
     head += [f"{code_name[v]} = {v}" for v in sorted(ACTIVATION_NAMES)]
     return "\n".join(head) + "\n\n\n" + "\n".join(L) + "\n"
 
 
-def fits(net):
-    """Whether ``net`` gets a generated kernel (small enough)."""
-    return net.n_edges <= MAX_EDGES
+def fits(net, steps=None):
+    """Whether ``net`` gets a generated kernel: small enough, planning enabled, and (when
+    ``steps`` is given) a training call of at least :data:`MIN_STEPS` sample steps or a
+    kernel this process already has."""
+    if not ENABLED or net.n_edges > MAX_EDGES:
+        return False
+    return steps is None or steps >= MIN_STEPS or loaded(net)
+
+
+def loaded(net):
+    """Whether this process already holds the generated kernels for ``net``'s shape."""
+    key = _KEYS.get(net)
+    if key is None:
+        key = _KEYS[net] = _key(source(net))
+    return key in _LOADED
+
+
+_KEYS = weakref.WeakKeyDictionary()      # Network -> its source's key (nothing stored on it)
+
+
+def _key(text):
+    return hashlib.sha256((_VERSION + _neuron_source() + text).encode()).hexdigest()[:20]
 
 
 def cache_dir():
@@ -184,14 +247,15 @@ def _neuron_source():
 _NEURON_SRC = None
 
 
-def epoch_kernel(net):
-    """The compiled generated epoch for ``net``'s topology, activations, loss and dtype
-    (compiled once per machine, then loaded from Numba's cache)."""
+def kernels(net):
+    """The compiled generated module for ``net``'s topology, activations, loss and dtype
+    (compiled once per machine, then loaded from Numba's cache): ``.sgd_epoch``,
+    ``.evaluate``."""
     text = source(net)
-    key = hashlib.sha256((_VERSION + _neuron_source() + text).encode()).hexdigest()[:20]
-    fn = _LOADED.get(key)
-    if fn is not None:
-        return fn
+    key = _key(text)
+    mod = _LOADED.get(key)
+    if mod is not None:
+        return mod
     path = os.path.join(cache_dir(), f"plan_{key}.py")
     if not os.path.exists(path):
         tmp = f"{path}.{os.getpid()}.tmp"
@@ -203,5 +267,10 @@ def epoch_kernel(net):
     mod = importlib.util.module_from_spec(spec)
     sys.modules[mod_name] = mod
     spec.loader.exec_module(mod)
-    _LOADED[key] = fn = mod.sgd_epoch
-    return fn
+    _LOADED[key] = mod
+    return mod
+
+
+def epoch_kernel(net):
+    """The generated per-sample SGD epoch for ``net`` (see :func:`kernels`)."""
+    return kernels(net).sgd_epoch

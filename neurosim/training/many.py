@@ -140,7 +140,7 @@ def train_many(nets, X, y, *, lr=0.05, epochs=10, weights=None, batch_size=1, sh
                         perms, skip_zero_error, bar, seeds is not None)
     else:
         state = (B.ManyTrainer(base, Xa, T, W0, lrs, batch_size, sets) if device == "cuda"
-                 else _OneOfMany(base, Xa, T, W0, lrs, batch_size, sets))
+                 else _OneOfMany(base, Xa, T, W0, lrs, batch_size, sets, epochs))
         c = run_epochs(epochs, lambda ep: perms(1)[:, 0],
                        lambda p: state.epoch(p, skip_zero_error), state.evaluate,
                        state.weights, keep_weights=keep_weights,
@@ -195,12 +195,12 @@ class _OneOfMany:
     """One network through the single-network CPU trainer, with the ManyTrainer
     interface (so ``train_many`` of one network is as fast as ``train``)."""
 
-    def __init__(self, net, X, T, W0, lrs, batch_size, sets):
+    def __init__(self, net, X, T, W0, lrs, batch_size, sets, epochs):
         from ..backends import cpu
         self.cpu, self.net = cpu, net.copy()
         self.net.weights[:] = W0[0]
         self.sets, self.lr = sets, float(lrs[0])
-        self.tr = cpu.Trainer(self.net, X, T, batch_size)
+        self.tr = cpu.Trainer(self.net, X, T, batch_size, epochs=epochs)
         self.compile_time = self.tr.compile_time
 
     def evaluate(self):

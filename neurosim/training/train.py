@@ -81,7 +81,7 @@ def train(net, X, y, *, lr=0.05, epochs=10, batch_size=1, shuffle=True, seed=0,
     if device == "cpu":
         state = B.Trainer(net, Xa, T, batch_size,
                           watch=None if names is None else [net.neuron(nm) for nm in names],
-                          epochs=epochs)
+                          epochs=epochs)         # epochs x samples decide the planner
     else:
         state = B.Trainer(net, Xa, T, batch_size)
     c = run_epochs(
