@@ -800,7 +800,7 @@ def plot(rows, path):
     from matplotlib.figure import Figure          # no pyplot: the backend is left alone
     fig = Figure(figsize=(7, 4.8), layout="tight")
     ax = fig.subplots()
-    markers = dict(zip(SYSTEMS, "o*sDv^"))
+    markers = dict(zip(SYSTEMS, "oP*sDv^"))
     for s in SYSTEMS:
         pts = sorted((r["weights"], r["cups"], r["workload"]) for r in rows
                      if r["system"] == s and "cups" in r)

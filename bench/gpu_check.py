@@ -203,7 +203,8 @@ def timing(nc, S, dtype, results):
     W = net.weights[None, :] + rng.normal(0, 0.05, (k, net.n_edges))
     lrs = np.geomspace(0.005, 0.5, k)
     t0 = time.perf_counter()
-    ns.train_many(net, X[:4], T[:4], lr=lrs[:2], weights=W[:2], epochs=1, shuffle=False, device="cuda")
+    ns.train_many(net, X[:4], T[:4], lr=lrs[:2], weights=W[:2], epochs=1, shuffle=False,
+                  device="cuda")
     compiles.append(("many networks (train + evaluate kernels)", time.perf_counter() - t0))
     h = ns.train_many(net, X, T, lr=lrs, weights=W, epochs=1, shuffle=False, device="cuda")
     t_gpu = h.train_time

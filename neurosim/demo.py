@@ -478,7 +478,10 @@ def run_demo(out="neurosim-demo", *, runs=BOOK_RUNS, loss="bce", seed=presets.MO
     d = datasets.moons()
     net0 = presets.moons_net(seed=seed, loss=loss)
     from .progress import Spinner, warm_up
-    warm_up(train, net0, d.X_train, d.y_train, X_test=d.X_test, y_test=d.y_test, enabled=progress)
+    from .training import prepare
+    for many in (False, True) if sweep else (False,):
+        warm_up(prepare, net0, d.X_train, d.y_train, X_test=d.X_test, y_test=d.y_test,
+                epochs=max(ep for _, ep in runs), many=many, enabled=progress)
     done = []
     for lr, epochs in runs:
         net = net0.copy()

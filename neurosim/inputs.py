@@ -112,10 +112,6 @@ def as_targets(net, y, n, what="y"):
     return Y
 
 
-
-
-
-
 def as_test_set(net, X_test, y_test):
     """``(X_test, T_test)`` checked like the training data, or ``(None, None)``."""
     if (X_test is None) != (y_test is None):

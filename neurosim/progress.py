@@ -17,7 +17,6 @@ import itertools
 import sys
 import threading
 import time
-import warnings
 
 COMPILING = "compiling kernels, once per machine (Numba caches them on disk)…"
 _FRAMES = "|/-\\"
@@ -93,29 +92,15 @@ class Spinner:
         return False
 
 
-def warm_up(train, net, X, y, *, X_test=None, y_test=None, batch_size=1, record=None,
-            message=COMPILING, enabled=True, stream=None, delay=0.5):
-    """Compile (or load from Numba's cache) the kernels that ``train(net, X, y,
-    batch_size=..., record=..., X_test=..., y_test=...)`` will run, under a
-    :class:`Spinner`, by training a copy of ``net`` for one epoch on two samples; ``train``
-    is the training function (``neurosim.train``: passed in, so that this module stays
-    below the training layer). ``net`` is not changed. Returns the seconds it took.
-
-    Bad input is not checked here beyond what training two samples needs: call it after
-    the arguments are known to be good (the real ``train`` call checks them all).
-    """
-    import numpy as np
-
-    X = np.asarray(X)
-    y = np.asarray(y)
-    kw = {}
-    if X_test is not None and y_test is not None and len(X_test):
-        kw = dict(X_test=np.asarray(X_test)[:2], y_test=np.asarray(y_test)[:2])
+def warm_up(prepare, net, X, y, *, message=COMPILING, enabled=True, stream=None, delay=0.5,
+            **kw):
+    """Compile (or load from Numba's cache) the kernels a training call will run, under a
+    :class:`Spinner`: ``prepare(net, X, y, **kw)`` -- normally
+    :func:`neurosim.training.prepare` with the call's ``epochs``, ``batch_size``, test set
+    and ``many=True`` for ``train_many`` / ``sweep`` (passed in, so that this module stays
+    below the training layer). ``net`` is not changed. Returns the seconds it took."""
     with Spinner(message, enabled=enabled, stream=stream, delay=delay) as sp:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)    # two samples may diverge
-            train(net.copy(), X[:2], y[:2], lr=1e-3, epochs=1, batch_size=min(batch_size, 2),
-                  record=record, **kw)
+        prepare(net, X, y, **kw)
     return sp.elapsed
 
 

@@ -24,7 +24,7 @@ from . import backends, presets
 from .checks import check_bool, check_int, check_lr
 from .graph import Network
 from .inputs import as_inputs, as_targets
-from .training import train, train_many
+from .training import train_many
 
 COLUMNS = ["topology", "lr", "seed", "epoch", "train_loss", "train_acc", "test_loss",
            "test_acc", "train_time", "diverged"]

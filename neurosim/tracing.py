@@ -30,7 +30,7 @@ from .checks import check_lr
 from .inputs import as_inputs, as_targets, check_net
 from .kernels import probe as K
 from .kernels.cpu import output_deltas
-from .kernels.neuron import BCE, BIAS, IDENTITY, INPUT, LEAKY_RELU, QUADRATIC, RELU, derivative
+from .kernels.neuron import BCE, BIAS, IDENTITY, INPUT, QUADRATIC, derivative
 from .curves import error_curve
 
 __all__ = ["trace", "Trace", "NeuronTrace", "Term", "Update", "Perturbation"]

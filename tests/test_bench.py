@@ -8,7 +8,8 @@ import pytest
 
 import neurosim as ns
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "bench"))
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "bench"))
 import bench  # noqa: E402  (bench/bench.py: developer tooling, not part of the package)
 
 

@@ -359,8 +359,8 @@ def test_warm_up_compiles_without_touching_the_network():
     d = ns.datasets.xor(n_samples=40)
     net = ns.presets.moons_net()
     before = (net.weights.copy(), net.outs.copy())
-    t = progress.warm_up(ns.train, net, d.X_train, d.y_train, X_test=d.X_test, y_test=d.y_test,
-                         enabled=False)
+    t = progress.warm_up(ns.training.prepare, net, d.X_train, d.y_train, X_test=d.X_test,
+                         y_test=d.y_test, epochs=21, enabled=False)
     assert t >= 0
     np.testing.assert_array_equal(net.weights, before[0])
     np.testing.assert_array_equal(net.outs, before[1])

@@ -1,4 +1,5 @@
-"""Core simulator: the edge list, the CPU kernels against the reference, training."""
+"""Core simulator: the edge list, the kernels against the reference, training; the tests
+that take ``device`` run once per device (tests/conftest.py)."""
 import numpy as np
 import pytest
 
@@ -8,16 +9,16 @@ from reference import ACTS, LOSSES, forward_backward, random_dag, random_targets
 
 
 # -- the four-neuron network worked by hand (Fig 14-5) ------------------------------------
-def test_four_neuron_by_hand():
+def test_four_neuron_by_hand(device):
     net = ns.presets.four_neuron()
     x, t = ns.presets.FOUR_NEURON_SAMPLE          # x = (1, 1), t = (1, 0)
-    out = ns.forward(net, x)
+    out = ns.forward(net, x, device=device)
     # Ao = XA*X + YA*Y = 0.2*1 + 0.3*1 = 0.5 ; Bo = 0.5*1 + 0.3*1 = 0.8
     assert net.output("A") == pytest.approx(0.5)
     assert net.output("B") == pytest.approx(0.8)
     # Co = AC*Ao + BC*Bo = 0.3*0.5 + (-0.2)*0.8 = -0.01 ; Do = 0.4*0.5 + 0.1*0.8 = 0.28
     np.testing.assert_allclose(out, [-0.01, 0.28])
-    E = ns.backward(net, t)
+    E = ns.backward(net, t, device=device)
     # E = 1/2 ((-0.01 - 1)^2 + (0.28 - 0)^2) = 1/2 (1.0201 + 0.0784) = 0.54925
     assert E == pytest.approx(0.54925)
     # Cd = Co - t1 = -1.01 ; Dd = Do - t2 = 0.28   (output minus label, not Fig 14-12's sign)
@@ -27,7 +28,7 @@ def test_four_neuron_by_hand():
     # Bd = BC*Cd + BD*Dd = -0.2*(-1.01) + 0.1*0.28 = 0.202 + 0.028 = 0.23
     assert net.delta("A") == pytest.approx(-0.191)
     assert net.delta("B") == pytest.approx(0.23)
-    ns.update(net, lr=0.1)
+    ns.update(net, lr=0.1, device=device)
     # AC <- AC - lr*Ao*Cd = 0.3 - 0.1*0.5*(-1.01) = 0.3505
     # BD <- BD - lr*Bo*Dd = 0.1 - 0.1*0.8*0.28 = 0.0776
     # XA <- XA - lr*Xo*Ad = 0.2 - 0.1*1*(-0.191) = 0.2191
@@ -37,8 +38,8 @@ def test_four_neuron_by_hand():
     assert net.weight("XA") == pytest.approx(0.2191)
     assert net.weight("YB") == pytest.approx(0.277)
     # and the error fell
-    ns.forward(net, x)
-    assert ns.backward(net, t) < E
+    ns.forward(net, x, device=device)
+    assert ns.backward(net, t, device=device) < E
 
 
 # -- against the reference on random DAGs with skip connections ---------------------------
@@ -46,14 +47,14 @@ CASES = [(seed, loss) for loss in LOSSES for seed in range(6)]
 
 
 @pytest.mark.parametrize("seed,loss", CASES)
-def test_kernels_match_reference(seed, loss):
+def test_kernels_match_reference(seed, loss, device):
     net = random_dag(seed, n_in=3, n_hidden=6, n_out=2 if loss != "bce" else 1 + seed % 2,
                      loss=loss)
     rng = np.random.default_rng(seed)
     x = rng.normal(0, 1, 3)
     t = random_targets(net, 1, seed)[0]
     E_ref, o_ref, d_ref, g_ref = forward_backward(net, x, t)
-    E, grad = ns.gradient(net, x, t)
+    E, grad = ns.gradient(net, x, t, device=device)
     assert E == pytest.approx(E_ref, rel=1e-12, abs=1e-14)
     for nm in net.neuron_names:
         assert net.output(nm) == pytest.approx(o_ref[nm], rel=1e-12, abs=1e-14)
@@ -64,14 +65,14 @@ def test_kernels_match_reference(seed, loss):
 
 @pytest.mark.parametrize("activation", ACTS)
 @pytest.mark.parametrize("loss", LOSSES)
-def test_sgd_epoch_matches_reference(activation, loss):
+def test_sgd_epoch_matches_reference(activation, loss, device):
     net = random_dag(7, n_in=2, n_hidden=5, n_out=2, loss=loss, activation=activation)
     rng = np.random.default_rng(1)
     X = rng.normal(0, 1, (12, 2))
     T = random_targets(net, 12, 2)
     order = np.arange(12)
     ref = sgd(net, X, T, 0.1, order)
-    h = ns.train(net, X, T, lr=0.1, epochs=1, shuffle=False)
+    h = ns.train(net, X, T, lr=0.1, epochs=1, shuffle=False, device=device)
     np.testing.assert_allclose(net.weights, ref, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(h.weights[-1], ref, rtol=1e-10, atol=1e-12)
 

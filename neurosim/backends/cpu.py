@@ -13,7 +13,8 @@ import numpy as np
 from ..kernels import cpu as K
 from ..kernels import planner
 
-__all__ = ["usable", "device_name", "kernel_source", "forward", "backward", "gradient", "update", "predict",
+__all__ = ["usable", "device_name", "kernel_source", "forward", "backward", "gradient",
+           "update", "predict",
            "evaluate", "Trainer", "ManyTrainer", "scratch", "no_record"]
 
 

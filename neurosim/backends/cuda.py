@@ -49,6 +49,7 @@ nbcuda = _require_cuda()
 
 from ..kernels import cuda as K  # noqa: E402  (only once CUDA is known to be usable)
 
+
 def usable():
     """True: importing this module succeeded, so a GPU (or the simulator) is here."""
     return True

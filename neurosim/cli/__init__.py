@@ -1,6 +1,5 @@
 """The ``neurosim`` command line. Each subcommand lives in its own module here, which
 defines ``add_parser(subparsers)`` (returning its parser) and ``run(args)``."""
-import argparse
 import importlib
 import os
 import sys

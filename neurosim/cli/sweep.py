@@ -72,7 +72,8 @@ def add_parser(sub):
 
 
 def run(args):
-    from .. import progress, sweeps, train
+    from .. import progress, sweeps
+    from ..training import prepare
     seeds = _seeds(args.seeds)
     if len(set(args.lr)) != len(args.lr):
         raise ValueError("--lr names a learning rate twice")
@@ -95,7 +96,7 @@ def run(args):
     print(f"{C.describe_data(d, data_info)}; {name}: {net}", flush=True)
     print(f"{len(args.lr)} learning rates × {len(seeds)} seeds × {args.epochs} epochs = "
           f"{len(args.lr) * len(seeds)} runs", flush=True)
-    progress.warm_up(train, net, d.X_train, ytr, batch_size=args.batch_size,
+    progress.warm_up(prepare, net, d.X_train, ytr, batch_size=args.batch_size, many=True,
                      enabled=args.progress, **test)
     df = sweeps.sweep(build, d.X_train, ytr, lrs=args.lr, seeds=seeds, epochs=args.epochs,
                       batch_size=args.batch_size, n_jobs=args.jobs, progress=args.progress,

@@ -50,6 +50,7 @@ def _network(args):
 
 def run(args):
     from .. import io, progress, train
+    from ..training import prepare
     # everything is checked before anything is printed, trained or written
     out = C.check_out(args.out)
     d, data_info = C.load_data(args)
@@ -60,7 +61,8 @@ def run(args):
     seed = 0 if args.seed is None else args.seed
     show = not args.no_progress
     print(f"{C.describe_data(d, data_info)}; {name}: {net}", flush=True)
-    progress.warm_up(train, net, d.X_train, ytr, batch_size=args.batch_size, enabled=show, **test)
+    progress.warm_up(prepare, net, d.X_train, ytr, epochs=args.epochs,
+                     batch_size=args.batch_size, enabled=show, **test)
     t0 = time.perf_counter()
     h = train(net, d.X_train, ytr, lr=args.lr, epochs=args.epochs,
               batch_size=args.batch_size, seed=seed, progress=show, **test)

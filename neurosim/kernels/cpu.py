@@ -9,8 +9,7 @@ import math
 import numpy as np
 from numba import njit
 
-from .neuron import (BCE, QUADRATIC, RELU, SOFTMAX_CE, activate, derivative,
-                     output_terms)
+from .neuron import BCE, RELU, SOFTMAX_CE, activate, derivative, output_terms
 
 # Layout of the ``topo`` bundle (see neurosim.graph.Network.topo):
 #   n_in, act, is_out, outputs, run_ptr, run_edge, run_src, run_len, out_ptr, out_edge, src, dst
@@ -396,33 +395,21 @@ def _record(s, watch, out, delta, rec_out, rec_delta, is_out, backward_ran):
 
 
 @njit(cache=True, inline="always", error_model="numpy")
-def _epoch(X, T, perm, lr, batch, skip_zero, loss, topo, w, S, grad, rec, record):
-    """The one body of every training epoch (inlined once per compile-time ``loss`` and
-    ``record``): per-sample SGD when ``batch == 1``, else minibatches; with ``record``,
-    the watched neurons' outputs and deltas and each step's error go into ``rec``.
-    Returns (sum of E, updates made)."""
+def _sgd_body(X, T, perm, lr, skip_zero, loss, topo, w, S, rec, record):
+    """Per-sample SGD over ``X[perm]`` (forward, deltas, update, next sample), four rows of
+    a dense group at a time; with ``record`` (a compile-time flag) the watched neurons'
+    outputs and deltas and each step's error go into ``rec``. Returns (sum of E, updates)."""
     z, out, delta, dedz = S
     watch, rec_out, rec_delta, rec_err = rec
     is_out = topo[2]
-    fused = batch == 1
     want_E = skip_zero or record or loss != BCE
-    if fused:
-        start = _groups(topo[0], topo[4], topo[6], topo[7])
-        rows = np.empty(topo[1].shape[0], np.int64)
-    else:
-        start = np.empty(0, np.int64)
-        rows = start
-        for e in range(w.shape[0]):
-            grad[e] = 0.0
+    start = _groups(topo[0], topo[4], topo[6], topo[7])
+    rows = np.empty(topo[1].shape[0], np.int64)
     total = 0.0
     updates = 0
-    nb = 0
     for s in range(perm.shape[0]):
         i = perm[s]
-        if fused:
-            _forward_grouped(X[i], topo, w, z, out, start)
-        else:
-            forward(X[i], topo, w, z, out)
+        _forward_grouped(X[i], topo, w, z, out, start)
         E = output_deltas(loss, topo[1], topo[3], z, out, T[i], delta, dedz, want_E)
         total += E
         if record:
@@ -431,28 +418,49 @@ def _epoch(X, T, perm, lr, batch, skip_zero, loss, topo, w, S, grad, rec, record
             if record:
                 _record(s, watch, out, delta, rec_out, rec_delta, is_out, False)
             continue
-        if fused:
-            _backward_grouped(lr, topo, w, z, out, delta, dedz, start, rows)
-            updates += 1
-        else:
-            _backward_update(lr, topo, w, z, out, delta, dedz, grad, False)
+        _backward_grouped(lr, topo, w, z, out, delta, dedz, start, rows)
+        updates += 1
         if record:
             _record(s, watch, out, delta, rec_out, rec_delta, is_out, True)
-        if not fused:
-            nb += 1
-            if nb == batch:
-                apply_grad(w, grad, lr / nb)
-                nb = 0
-                updates += 1
+    return total, updates
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _minibatch_body(X, T, perm, lr, batch, skip_zero, loss, topo, w, S, grad, rec, record):
+    """Minibatch SGD over ``X[perm]``: gradients summed over ``batch`` samples, then
+    ``w -= lr * grad / batch``; ``record`` as in :func:`_sgd_body`."""
+    z, out, delta, dedz = S
+    watch, rec_out, rec_delta, rec_err = rec
+    is_out = topo[2]
+    want_E = skip_zero or record or loss != BCE
+    for e in range(w.shape[0]):
+        grad[e] = 0.0
+    total = 0.0
+    updates = 0
+    nb = 0
+    for s in range(perm.shape[0]):
+        i = perm[s]
+        forward(X[i], topo, w, z, out)
+        E = output_deltas(loss, topo[1], topo[3], z, out, T[i], delta, dedz, want_E)
+        total += E
+        if record:
+            rec_err[s] = E
+        if skip_zero and E == 0.0:
+            if record:
+                _record(s, watch, out, delta, rec_out, rec_delta, is_out, False)
+            continue
+        _backward_update(lr, topo, w, z, out, delta, dedz, grad, False)
+        if record:
+            _record(s, watch, out, delta, rec_out, rec_delta, is_out, True)
+        nb += 1
+        if nb == batch:
+            apply_grad(w, grad, lr / nb)
+            nb = 0
+            updates += 1
     if nb > 0:
         apply_grad(w, grad, lr / nb)
         updates += 1
     return total, updates
-
-
-@njit(cache=True, error_model="numpy", nogil=True)
-def _minibatch_epoch(X, T, perm, lr, batch, skip_zero, loss, topo, w, S, grad, rec):
-    return _epoch(X, T, perm, lr, batch, skip_zero, loss, topo, w, S, grad, rec, False)
 
 
 @njit(cache=True, error_model="numpy", nogil=True)
@@ -463,26 +471,26 @@ def train_epoch(X, T, perm, lr, batch, skip_zero, loss, topo, w, S, grad, rec):
     update); under ``bce`` it is only computed when ``skip_zero`` needs it, else it is 0.
 
     ``batch == 1``: per-sample SGD as in the chapter (forward, deltas, update, next
-    sample), in a copy of the sample loop compiled for each loss. ``batch > 1``: gradients
-    summed over ``batch`` samples, then ``w -= lr * grad / batch``. ``skip_zero``: no
-    update for a sample whose error is 0. ``rec`` is unused here (see :func:`record_epoch`).
+    sample). ``batch > 1``: gradients summed over ``batch`` samples, then
+    ``w -= lr * grad / batch``. ``skip_zero``: no update for a sample whose error is 0.
+    ``rec`` is unused here (see :func:`record_epoch`).
     """
-    if batch != 1:
-        return _minibatch_epoch(X, T, perm, lr, batch, skip_zero, loss, topo, w, S, grad, rec)
-    if loss == BCE:
-        return _epoch(X, T, perm, lr, 1, skip_zero, BCE, topo, w, S, grad, rec, False)
-    if loss == SOFTMAX_CE:
-        return _epoch(X, T, perm, lr, 1, skip_zero, SOFTMAX_CE, topo, w, S, grad, rec, False)
-    return _epoch(X, T, perm, lr, 1, skip_zero, QUADRATIC, topo, w, S, grad, rec, False)
+    if batch == 1:
+        return _sgd_body(X, T, perm, lr, skip_zero, loss, topo, w, S, rec, False)
+    return _minibatch_body(X, T, perm, lr, batch, skip_zero, loss, topo, w, S, grad, rec,
+                           False)
 
 
 @njit(cache=True, error_model="numpy", nogil=True)
 def record_epoch(X, T, perm, lr, batch, skip_zero, loss, topo, w, S, grad, rec):
-    """:func:`train_epoch` compiled from the same body with recording on: at every sample
+    """:func:`train_epoch` compiled from the same bodies with recording on: at every sample
     step ``s`` the output and delta of the neurons ``rec[0]`` (before that step's weight
     change) go into ``rec[1][s]``, ``rec[2][s]``, and the sample's error into ``rec[3][s]``
     (deltas of a skipped zero-error step are 0, the backward pass not being run)."""
-    return _epoch(X, T, perm, lr, batch, skip_zero, loss, topo, w, S, grad, rec, True)
+    if batch == 1:
+        return _sgd_body(X, T, perm, lr, skip_zero, loss, topo, w, S, rec, True)
+    return _minibatch_body(X, T, perm, lr, batch, skip_zero, loss, topo, w, S, grad, rec,
+                           True)
 
 
 @njit(cache=True, error_model="numpy", nogil=True)

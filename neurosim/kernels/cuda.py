@@ -237,7 +237,8 @@ def train_epoch(X, T, perms, lrs, batch, skip_zero, loss, n_in, act, is_out, out
     SGD (``batch == 1``) or minibatches of ``batch`` samples, ``skip_zero`` skipping samples
     whose error is 0. Within a sample the block's threads take the neurons of one level
     (then the edges), with a block barrier between levels. ``totals[k]`` gets the running
-    error (under ``bce`` 0 unless ``skip_zero``), ``updates[k]`` the updates made. Grid: any number of
+    error (under ``bce`` 0 unless ``skip_zero``), ``updates[k]`` the updates made. Grid: any
+    number of
     blocks (grid-stride over networks); block: any number of threads.
     """
     tid = cuda.threadIdx.x

@@ -10,7 +10,7 @@ from .cpu import correct, output_deltas
 from .neuron import BCE, RELU, SOFTMAX_CE, activate, derivative, output_terms
 
 
-@njit(cache=True, inline="always", error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def _forward(X, rows, topo, W, k0, c, Z, O, acc):
     """Every network of the chunk ``k0:k0+c`` forward on its own sample ``X[rows[q]]``."""
     n_in, act, _, _, run_ptr, run_edge, run_src, run_len = topo[:8]
@@ -82,7 +82,7 @@ def _correct(loss, outputs, O, T, rows, c, right):
             right[q] += correct(loss, outputs, O[:, q], T[rows[q]])
 
 
-@njit(cache=True, inline="always", error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def _backward(topo, W, k0, c, Z, O, D, G, lr, active, fused, GR, on, gq, st):
     """Deltas and the weight change (``fused``: per-sample SGD) or gradient sum into ``GR``
     (minibatch) of the active networks, as ``cpu._backward_update`` does on one network:
@@ -132,7 +132,7 @@ def _apply(W, k0, q, GR, scale):
         GR[e, q] = 0.0
 
 
-@njit(cache=True, inline="always", error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def _evaluate(X, T, loss, topo, W, k0, c, Z, O, D, G, acc, rows, tot, right):
     """Sum of the error and correct samples of each network of the chunk over (X, T)."""
     for q in range(c):

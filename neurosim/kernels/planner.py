@@ -110,7 +110,7 @@ def _correct(net, names):
             L += [f"        if ({names[j]}o >= 0.5) != (T[i, {k}] >= 0.5):",
                   "            ok_ = 0"]
         return L + ["        right += ok_"]
-    L = [f"        bo_ = 0", f"        bv_ = {names[outs[0]]}o", "        bt_ = 0",
+    L = ["        bo_ = 0", f"        bv_ = {names[outs[0]]}o", "        bt_ = 0",
          "        tv_ = T[i, 0]"]
     for k, j in enumerate(outs[1:], 1):
         L += [f"        if {names[j]}o > bv_:", f"            bo_ = {k}",
@@ -198,13 +198,20 @@ def fits(net, steps=None):
 
 def loaded(net):
     """Whether this process already holds the generated kernels for ``net``'s shape."""
-    key = _KEYS.get(net)
-    if key is None:
-        key = _KEYS[net] = _key(source(net))
-    return key in _LOADED
+    return _keyed(net)[0] in _LOADED
 
 
-_KEYS = weakref.WeakKeyDictionary()      # Network -> its source's key (nothing stored on it)
+_KEYS = weakref.WeakKeyDictionary()      # Network -> (key, source); nothing stored on it
+
+
+def _keyed(net):
+    """``(key, source)`` of ``net``'s generated kernels, made once per Network object (its
+    topology, activations, loss and dtype never change; weights are not in the source)."""
+    ks = _KEYS.get(net)
+    if ks is None:
+        text = source(net)
+        ks = _KEYS[net] = (_key(text), text)
+    return ks
 
 
 def _key(text):
@@ -251,8 +258,7 @@ def kernels(net):
     """The compiled generated module for ``net``'s topology, activations, loss and dtype
     (compiled once per machine, then loaded from Numba's cache): ``.sgd_epoch``,
     ``.evaluate``."""
-    text = source(net)
-    key = _key(text)
+    key, text = _keyed(net)
     mod = _LOADED.get(key)
     if mod is not None:
         return mod

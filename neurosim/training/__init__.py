@@ -5,7 +5,7 @@ result types of :mod:`.history`.
 from .history import DivergenceError, History, ManyHistory, Records
 from .many import train_many
 from .slow import passes, passes_to_reach, progress, slow_learn
-from .train import train
+from .train import prepare, train
 
-__all__ = ["train", "train_many", "slow_learn", "History", "ManyHistory", "Records",
+__all__ = ["train", "train_many", "slow_learn", "prepare", "History", "ManyHistory", "Records",
            "DivergenceError", "passes", "passes_to_reach", "progress"]

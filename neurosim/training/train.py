@@ -134,3 +134,34 @@ def record_names(net, record, epochs, n_samples):
                          f"epochs needs {size / 2**30:.1f} GiB; record fewer neurons or "
                          "epochs")
     return list(names)
+
+
+def prepare(net, X, y, *, epochs=10, batch_size=1, record=None, X_test=None, y_test=None,
+            many=False):
+    """Compile (or load from Numba's on-disk cache) the CPU kernels that
+    ``train(net, X, y, epochs=epochs, batch_size=..., record=..., X_test=..., y_test=...)``
+    -- or, with ``many=True``, ``train_many`` / ``sweep`` on networks like ``net`` -- will
+    run, without training anything (``net`` is not changed); returns the seconds it took.
+    Use it to pay the first run's compilation before a progress bar starts."""
+    import time
+    from ..backends import cpu
+    t0 = time.perf_counter()
+    Xa = as_inputs(net, X)
+    T = as_targets(net, y, Xa.shape[0])
+    epochs = check_int(epochs, "epochs", 0)
+    batch_size = check_int(batch_size, "batch_size", 1)
+    if many:
+        from .many import train_many
+        nets = [net.copy(), net.copy()]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            train_many(nets, Xa[:2], T[:2], lr=1e-3, epochs=1, batch_size=batch_size,
+                       **({} if X_test is None else dict(X_test=X_test, y_test=y_test)))
+        return time.perf_counter() - t0
+    c = net.copy()
+    names = None if record is None else record_names(c, record, 1, 2)
+    tr = cpu.Trainer(c, Xa, T, batch_size, epochs=epochs,
+                     watch=None if names is None else [c.neuron(nm) for nm in names])
+    tr.epoch(np.arange(min(2, Xa.shape[0])), 1e-3)
+    cpu.evaluate(c, Xa[:2], T[:2])
+    return time.perf_counter() - t0
