@@ -8,11 +8,39 @@ import math
 import numpy as np
 
 
-def check_int(v, name, lo):
-    """``v`` as an int, or ValueError if it is not an integer >= ``lo`` (bools refused)."""
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
-        raise ValueError(f"{name} must be an integer >= {lo}, got {v!r}")
+#: The largest integer an argument may be: everything reaches the kernels as an int64, and
+#: a Python int past it would make Numba compile (and fail) a uint64 or object variant.
+INT_MAX = 2 ** 63 - 1
+
+
+def check_int(v, name, lo, hi=INT_MAX):
+    """``v`` as an int, or ValueError if it is not an integer in ``lo..hi`` (bools refused)."""
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or not lo <= v <= hi:
+        bound = f">= {lo}" if hi == INT_MAX else f"in {lo}..{hi}"
+        raise ValueError(f"{name} must be an integer {bound}, got {_short(v)}")
     return int(v)
+
+
+def _short(v):
+    """``repr(v)``, cut short (a huge int or a long list would make a huge message)."""
+    try:
+        r = repr(v)
+    except Exception:                   # a hostile __repr__
+        r = f"<{type(v).__name__}>"
+    return r if len(r) <= 80 else r[:60] + f"... ({type(v).__name__})"
+
+
+def as_float(v, name):
+    """``v`` as a Python float, or ValueError: real numbers only (no strings, no complex,
+    no bools, no None), finite or not, and none too large for a float (10**400)."""
+    if isinstance(v, (str, bytes, complex, np.complexfloating, bool, np.bool_)) \
+            or v is None or (isinstance(v, np.ndarray) and v.ndim > 0):
+        raise ValueError(f"{name} must be a real number, got {_short(v)}")
+    try:
+        return float(v)
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError(f"{name} must be a real number a float can hold, "
+                         f"got {_short(v)}") from None
 
 
 def check_bool(v, name):
@@ -24,18 +52,24 @@ def check_bool(v, name):
 
 def check_positive(v, name, *, zero=False):
     """``v`` as a finite float > 0 (>= 0 with ``zero=True``), or ValueError."""
-    try:
-        f = float(v)
-    except (TypeError, ValueError, OverflowError):
-        raise ValueError(f"{name} must be a number, got {v!r}") from None
+    f = as_float(v, name)
     if not math.isfinite(f) or f < 0 or (f == 0 and not zero):
-        raise ValueError(f"{name} must be {'>= 0' if zero else '> 0'} and finite, got {v!r}")
+        raise ValueError(f"{name} must be {'>= 0' if zero else '> 0'} and finite, "
+                         f"got {_short(v)}")
     return f
 
 
-def check_lr(lr):
-    """A learning rate: a finite float > 0."""
-    return check_positive(lr, "learning rate")
+def check_lr(lr, dtype=None):
+    """A learning rate: a finite float > 0 -- and, given the network's ``dtype``, one that
+    stays so in it (float32 rounds 1e-50 to 0, so nothing would learn, and 1e39 to inf)."""
+    lr = check_positive(lr, "learning rate")
+    if dtype is not None:
+        with np.errstate(over="ignore", under="ignore"):
+            t = np.asarray(lr, dtype=dtype)
+        if not np.isfinite(t) or t == 0:
+            raise ValueError(f"learning rate {lr!r} is {'0' if t == 0 else 'inf'} in "
+                             f"{np.dtype(dtype).name}")
+    return lr
 
 
 def check_seed(seed):

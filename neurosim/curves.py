@@ -15,8 +15,8 @@ import numpy as np
 
 from . import ops
 from .backends.cpu import scratch
-from .checks import check_int
-from .inputs import as_inputs, as_targets, check_net
+from .checks import as_float, check_int
+from .inputs import as_inputs, as_real_array, as_targets, check_net
 from .kernels import probe as K
 
 
@@ -117,7 +117,7 @@ def error_curve(net, x, y, what, *, values=None, span=None, num=201):
     if not isinstance(what, str) or (what not in c.index and what not in c.edge_index):
         raise ValueError(f"{what!r} is neither a neuron nor an edge of this network")
     kind = "output" if what in c.index else "weight"
-    num = check_int(num, "num", 2)
+    num = check_int(num, "num", 2, 10 ** 7)
     E, grad = ops.gradient(c, xa[0], t)
     single = all(len(n) == 1 for n in c.neuron_names)
     if kind == "output":
@@ -131,18 +131,12 @@ def error_curve(net, x, y, what, *, values=None, span=None, num=201):
     if values is None:
         if span is None:
             span = max(1.0, 2.0 * abs(at))
-        try:
-            span = float(span)
-        except (TypeError, ValueError):
-            raise ValueError(f"span must be a number, got {span!r}") from None
+        span = as_float(span, "span")
         if not np.isfinite(span) or span <= 0:
             raise ValueError(f"span must be finite and > 0, got {span}")
         vals = np.linspace(at - span, at + span, num)
     else:
-        try:
-            vals = np.asarray(values, dtype=float).ravel()
-        except (TypeError, ValueError):
-            raise ValueError("values must be numbers") from None
+        vals = as_real_array(values, "values").ravel()
         if vals.size == 0 or not np.all(np.isfinite(vals)):
             raise ValueError("values must be a non-empty array of finite numbers")
     errors = _sweep(c, xa[0], t, kind, what, vals)

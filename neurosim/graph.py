@@ -25,24 +25,28 @@ from __future__ import annotations
 import re
 
 import numpy as np
+from numba import njit
 
-from .checks import check_seed
+from .checks import as_float, check_positive, check_seed
 from .kernels.neuron import (ACTIVATIONS, ACTIVATION_NAMES, BCE, BIAS, HIDDEN, INPUT, LOSSES,
                              LOSS_NAMES, OUTPUT, ROLE_NAMES, SIGMOID, SOFTMAX_CE, IDENTITY)
 
 INITS = ("normal", "glorot", "he")
-_NAME_RE = re.compile(r"^[^\s>-][^\s]*$")
+#: Edges (and neurons) a network may have: indexes are int64, but the limit is what a
+#: request can sensibly mean -- 2**31 edges already take ~170 GB to build.
+MAX_EDGES = 2 ** 31
+_NAME_RE = re.compile(r"[^\s>-]\S*")       # fullmatch: "A\n" is not a name
 
 
 def _check_name(name):
-    if not isinstance(name, str) or not name or "->" in name or not _NAME_RE.match(name):
+    if not isinstance(name, str) or not name or "->" in name or not _NAME_RE.fullmatch(name):
         raise ValueError(f"bad neuron name {name!r}: names are non-empty strings without "
                          "whitespace, not starting with '-' or '>' and without '->'")
     return name
 
 
 def _activation_code(name, who):
-    if name not in ACTIVATIONS:
+    if not isinstance(name, str) or name not in ACTIVATIONS:
         raise ValueError(f"unknown activation {name!r} for {who}; "
                          f"choose one of {sorted(ACTIVATIONS)}")
     return ACTIVATIONS[name]
@@ -68,11 +72,16 @@ class Network:
         forward/backward pass (see :func:`neurosim.forward`, :func:`neurosim.backward`).
     dedz : ndarray, shape (n_neurons,), or None
         dE/dz = f'(z) * delta of every neuron from the last backward pass (None before
-        one); the gradient of edge i->j is ``outs[i] * dedz[j]``.
+        one, and after a forward pass until the next backward); the gradient of edge
+        i->j is ``outs[i] * dedz[j]``.
     topo : tuple
         The index arrays the kernels take as one bundle: ``(n_inputs, act, is_output,
         output_idx, run_ptr, run_edge, run_src, run_len, out_ptr, out_edge, src, dst)``.
     """
+
+    # Caches built on first use, kept out of the instance __dict__ (so vars(net), which
+    # snapshots and comparisons look at, is the same whether or not they were built).
+    __slots__ = ("__dict__", "__weakref__", "_edge_name_cache")
 
     def __init__(self, names, roles, act, src, dst, w, loss, bias_name, dtype=np.float64):
         self.dtype = np.dtype(dtype)
@@ -90,26 +99,64 @@ class Network:
         self.input_idx = np.arange(self.n_inputs, dtype=np.int64)
         self.output_idx = np.flatnonzero(self.roles == OUTPUT).astype(np.int64)
         self.is_output = (self.roles == OUTPUT).astype(np.bool_)
-        order = np.lexsort((np.asarray(src), np.asarray(dst)))
-        self.src = np.ascontiguousarray(np.asarray(src, dtype=np.int64)[order])
-        self.dst = np.ascontiguousarray(np.asarray(dst, dtype=np.int64)[order])
-        self.weights = np.ascontiguousarray(np.asarray(w, dtype=self.dtype)[order])
+        src = np.array(src, dtype=np.int64)
+        dst = np.array(dst, dtype=np.int64)
+        w = np.array(w, dtype=self.dtype)
+        if not _sorted_by_dst_src(src, dst, n):    # layered nets and loads already are
+            order = np.lexsort((src, dst))
+            src, dst, w = src[order], dst[order], w[order]
+        self.src, self.dst, self.weights = src, dst, w
         self._build_indexes()
         single = all(len(nm) == 1 for nm in self._names)
         self._sep = "" if single else "->"
-        self._edge_names = [f"{self._names[s]}{self._sep}{self._names[d]}"
-                            for s, d in zip(self.src, self.dst)]
-        self.edge_index = {nm: k for k, nm in enumerate(self._edge_names)}
-        for k, (s, d) in enumerate(zip(self.src, self.dst)):
-            self.edge_index.setdefault(f"{self._names[s]}->{self._names[d]}", k)
         self.z = np.zeros(n, dtype=self.dtype)
         self.outs = np.zeros(n, dtype=self.dtype)
         self.deltas = np.zeros(n, dtype=self.dtype)
         self.outs[self.bias] = 1.0
         self.dedz = None
+        self._set_topo()
+
+    def _set_topo(self):
         self.topo = (self.n_inputs, self.act, self.is_output, self.output_idx, self.run_ptr,
                      self.run_edge, self.run_src, self.run_len, self.out_ptr, self.out_edge,
                      self.src, self.dst)
+
+    # -- edge names, built on first use (a list of millions of strings is slow) ------
+    @property
+    def _edge_names(self):
+        try:
+            return self._edge_name_cache
+        except AttributeError:
+            pass
+        names = np.array(self._names, dtype=object)
+        sep = self._sep
+        cache = [f"{a}{sep}{b}" for a, b in zip(names[self.src].tolist(),
+                                                names[self.dst].tolist())]
+        self._edge_name_cache = cache
+        return cache
+
+    @property
+    def edge_index(self):
+        """Read-only mapping edge name -> edge index (both ``"AC"`` and ``"A->C"`` for
+        one-character names), looked up from the edge arrays without a dict of names."""
+        return _EdgeIndex(self)
+
+    def _find_edge(self, name):
+        """Index of edge ``name`` or -1."""
+        if not isinstance(name, str):
+            return -1
+        if "->" in name:
+            s, d = name.split("->", 1)
+        elif self._sep == "" and len(name) == 2:
+            s, d = name[0], name[1]
+        else:
+            return -1
+        i, j = self.index.get(s), self.index.get(d)
+        if i is None or j is None:
+            return -1
+        lo, hi = int(self.in_ptr[j]), int(self.in_ptr[j + 1])
+        k = lo + int(np.searchsorted(self.src[lo:hi], i))
+        return k if k < hi and self.src[k] == i else -1
 
     # -- indexes ---------------------------------------------------------------------
     def _build_indexes(self):
@@ -129,8 +176,8 @@ class Network:
         run_counts = np.bincount(dst[starts], minlength=n) if len(src) else np.zeros(n, int)
         self.run_ptr = np.zeros(n + 1, dtype=np.int64)
         np.cumsum(run_counts, out=self.run_ptr[1:])
-        # outgoing edges (for gathers in the backward pass)
-        self.out_edge = np.argsort(src, kind="stable").astype(np.int64)
+        # outgoing edges (for gathers in the backward pass), in edge order per source
+        self.out_edge = _stable_order(src, n)
         self.out_ptr = np.zeros(n + 1, dtype=np.int64)
         np.cumsum(np.bincount(src, minlength=n), out=self.out_ptr[1:])
         # topological levels: neurons of one level never feed each other
@@ -188,6 +235,7 @@ class Network:
         outputs = [_check_name(s) for s in _as_list(outputs, "outputs")]
         bias = _check_name(bias)
         dtype = _check_common(loss, init, dtype)
+        scale = check_positive(scale, "scale")
         check_seed(seed)
         if not inputs or not outputs:
             raise ValueError("a network needs at least one input and one output")
@@ -226,6 +274,34 @@ class Network:
                              output_activation, loss, init, scale, seed, dtype)
 
     @classmethod
+    def _from_index_arrays(cls, neurons, src, dst, w, *, inputs, outputs, hidden,
+                           activation, loss, bias, dtype):
+        """:meth:`from_edges` for edges given as index arrays into ``neurons`` (what a
+        saved file holds), checked the same way without a Python object per edge."""
+        inputs = [_check_name(s) for s in _as_list(inputs, "inputs")]
+        outputs = [_check_name(s) for s in _as_list(outputs, "outputs")]
+        hidden = [_check_name(s) for s in _as_list(hidden, "hidden")]
+        bias = _check_name(bias)
+        dtype = _check_common(loss, "normal", dtype)
+        if not inputs or not outputs:
+            raise ValueError("a network needs at least one input and one output")
+        names = inputs + [bias] + hidden + outputs
+        pos = {nm: i for i, nm in enumerate(names)}
+        if len(pos) != len(names) or sorted(neurons) != sorted(names):
+            raise ValueError("the neurons must be the inputs, the bias, the hidden and the "
+                             "output neurons, each once")
+        remap = np.array([pos[nm] for nm in neurons], dtype=np.int64)
+        src, dst = np.asarray(src, dtype=np.int64), np.asarray(dst, dtype=np.int64)
+        if len(src) and (min(src.min(), dst.min()) < 0
+                         or max(src.max(), dst.max()) >= len(neurons)):
+            raise ValueError("edge indexes out of range")
+        w = np.asarray(w, dtype=float)
+        if not np.all(np.isfinite(w)):
+            raise ValueError("edge weights must be finite")
+        return cls._assemble(names, len(inputs), len(outputs), remap[src], remap[dst], w,
+                             activation, None, loss, "normal", 0.05, None, dtype)
+
+    @classmethod
     def _assemble(cls, names, n_in, n_out, src, dst, w, activation, output_activation,
                   loss, init, scale, seed, dtype):
         """Validate integer edge arrays over ``names`` = inputs + [bias] + hidden + outputs
@@ -236,11 +312,15 @@ class Network:
         is_out = np.zeros(n, dtype=bool)
         is_out[n - n_out:] = True
         ename = lambda k: f"{names[src[k]]}->{names[dst[k]]}"
-        key = src * n + dst
-        uniq, first_pos, counts = np.unique(key, return_index=True, return_counts=True)
-        if np.any(counts > 1):
-            bad = sorted({ename(k) for k in first_pos[counts > 1]})
-            raise ValueError("duplicate edges: " + ", ".join(bad[:20]))
+        if not _sorted_by_dst_src(src, dst, n):    # sorted and strictly increasing: no dups
+            key = dst * n + src
+            order = np.argsort(key, kind="stable")
+            ks = key[order]
+            dup = np.flatnonzero(ks[1:] == ks[:-1])
+            if len(dup):
+                bad = sorted({ename(k) for k in order[dup]})
+                raise ValueError("duplicate edges: " + ", ".join(bad[:20]))
+            del key, order, ks
         for mask, what in ((dst <= bias, "edges into an input or the bias neuron"),
                            (is_out[src], "edges out of an output neuron (outputs must be sinks)"),
                            (src == dst, "self-loops (a cycle)")):
@@ -255,16 +335,16 @@ class Network:
         perm = np.concatenate([np.arange(n_in + 1), topo])   # new -> old
         inv = np.empty(n, dtype=np.int64)
         inv[perm] = np.arange(n)                              # old -> new
-        names = [names[i] for i in perm]
-        is_out = is_out[perm]
-        src, dst = inv[src], inv[dst]
+        if topo is not rest:
+            names = [names[i] for i in perm]
+            is_out = is_out[perm]
+            src, dst = inv[src], inv[dst]
         # every output must be reachable from some input
         reach = np.zeros(n, dtype=bool)
         reach[:n_in] = True
-        order = np.argsort(dst, kind="stable")
         ptr = np.zeros(n + 1, dtype=np.int64)
         np.cumsum(np.bincount(dst, minlength=n), out=ptr[1:])
-        s_sorted = src[order]
+        s_sorted = src if np.all(dst[1:] >= dst[:-1]) else src[_stable_order(dst, n)]
         for j in range(n_in + 1, n):
             reach[j] = reach[s_sorted[ptr[j]:ptr[j + 1]]].any()
         unreached = [names[j] for j in np.flatnonzero(is_out & ~reach)]
@@ -328,17 +408,31 @@ class Network:
         if len(sizes) < 2 or any(isinstance(s, bool) or not isinstance(s, (int, np.integer))
                                  or s < 1 for s in sizes):
             raise ValueError(f"sizes must be >= 2 positive integers, got {sizes}")
+        sizes = [int(s) for s in sizes]
+        m = sum((a + 1) * b for a, b in zip(sizes[:-1], sizes[1:])) - 1
+        if m >= MAX_EDGES:
+            many = m if m < 10 ** 15 else "over 10**15"
+            raise ValueError(f"these sizes make {many} edges; at most {MAX_EDGES} are "
+                             "supported")
         if names is None:
             names = [[f"x{i}" for i in range(sizes[0])]]
             names += [[f"h{l}_{i}" for i in range(s)] for l, s in enumerate(sizes[1:-1], 1)]
             names += [[f"y{i}" for i in range(sizes[-1])]]
-        elif [len(l) for l in names] != sizes:
-            raise ValueError(f"names must have one list per layer with sizes {sizes}")
+        else:
+            if isinstance(names, str) or not hasattr(names, "__iter__"):
+                raise ValueError(f"names must be one list of names per layer, got {names!r}")
+            names = list(names)
+            if any(isinstance(l, str) or not hasattr(l, "__iter__") for l in names):
+                raise ValueError("names must be one list of names per layer")
+            names = [list(l) for l in names]
+            if [len(l) for l in names] != sizes:
+                raise ValueError(f"names must have one list per layer with sizes {sizes}")
         flat = [_check_name(nm) for layer in names for nm in layer]
         all_names = flat[:sizes[0]] + [_check_name(bias)] + flat[sizes[0]:]
         if len(set(all_names)) != len(all_names):
             raise ValueError("neuron names must be unique")
         _check_common(loss, init, dtype)
+        scale = check_positive(scale, "scale")
         starts = np.cumsum([0, sizes[0] + 1] + sizes[1:-1])   # first index of each layer
         srcs, dsts = [], []
         for l in range(1, len(sizes)):
@@ -389,14 +483,46 @@ class Network:
         try:
             return self.index[name]
         except (KeyError, TypeError):
-            raise KeyError(f"no neuron {name!r}; neurons are {self._names}") from None
+            raise KeyError(f"no neuron {name!r}; " + _listing(
+                name, self._names, "neurons")) from None
 
     def edge(self, name):
         """Index of an edge by name (``"AC"`` or ``"A->C"``)."""
-        try:
-            return self.edge_index[name]
-        except (KeyError, TypeError):
-            raise KeyError(f"no edge {name!r}; edges are {self._edge_names}") from None
+        k = self._find_edge(name)
+        if k < 0:
+            raise KeyError(f"no edge {name!r}; " + self._edge_hint(name)) from None
+        return k
+
+    def _edge_hint(self, name):
+        """The edges, or a few close matches and the count: a network with millions of
+        edges must not build a message listing them all."""
+        m = self.n_edges
+        if m <= 50:
+            return f"edges are {self._edge_names}"
+        close = []
+        if isinstance(name, str):
+            if "->" in name:
+                s, d = name.split("->", 1)
+            elif self._sep == "" and len(name) == 2:
+                s, d = name[0], name[1]
+            else:
+                s, d = name, ""
+            # candidates: the edges of the neurons the name's parts are closest to
+            near = set()
+            for part in (s, d):
+                near.update(_close(part, self._names, 2))
+            cands = set()
+            for nm in near:
+                j = self.index[nm]
+                cands.update(range(int(self.in_ptr[j]), int(self.in_ptr[j + 1])))
+                cands.update(int(e) for e in self.out_edge[self.out_ptr[j]:self.out_ptr[j + 1]])
+            sep = self._sep
+            names = {f"{self._names[self.src[k]]}{sep}{self._names[self.dst[k]]}"
+                     for k in sorted(cands)[:20000]}
+            close = _close(name, sorted(names), 5)
+        like = f"{self._names[self.src[0]]}{self._sep}{self._names[self.dst[0]]}"
+        hint = f"closest: {close}; " if close else ""
+        return f"{hint}the network has {m} edges, named like {like!r}"
 
     def weight(self, name):
         """The weight of edge ``name``, e.g. ``net.weight("AC")``."""
@@ -405,7 +531,7 @@ class Network:
     def set_weight(self, name, value):
         """Set the weight of edge ``name``."""
         k = self.edge(name)
-        value = float(value)
+        value = as_float(value, "weight")
         if not np.isfinite(value):
             raise ValueError(f"weight must be finite, got {value}")
         if not _finite_in(value, self.dtype):
@@ -436,15 +562,24 @@ class Network:
         return self.astype(self.dtype)
 
     def astype(self, dtype):
-        """A copy with weights and state in ``dtype`` (float64 or float32)."""
-        dtype = np.dtype(dtype)
-        if dtype not in (np.float64, np.float32):
-            raise ValueError(f"dtype must be float64 or float32, not {dtype}")
-        net = Network(self._names, self.roles, self.act, self.src, self.dst,
-                      self.weights.astype(dtype), self.loss, self.bias_name, dtype)
-        net.z[:], net.outs[:], net.deltas[:] = self.z, self.outs, self.deltas
-        if self.dedz is not None:
-            net.dedz = self.dedz.astype(dtype)
+        """A copy with weights and state in ``dtype`` (float64 or float32).
+
+        A copy of the arrays (the indexes are not rebuilt), including the state of the
+        last forward/backward pass."""
+        dtype = _as_dtype(dtype)
+        net = object.__new__(Network)
+        for k, v in vars(self).items():
+            if isinstance(v, np.ndarray):
+                v = v.astype(dtype) if k in _FLOAT_STATE else v.copy()
+            elif isinstance(v, (list, dict)):
+                v = type(v)(v)
+            setattr(net, k, v)
+        net.dtype = dtype
+        net._set_topo()                                # over the copy's own arrays
+        try:
+            net._edge_name_cache = self._edge_name_cache      # immutable once built
+        except AttributeError:
+            pass
         return net
 
     def edges(self):
@@ -469,6 +604,90 @@ class Network:
         return self.n_edges
 
 
+_FLOAT_STATE = ("weights", "z", "outs", "deltas", "dedz")
+
+
+class _EdgeIndex:
+    """``net.edge_index``: a read-only mapping edge name -> index over the edge arrays."""
+    __slots__ = ("_net",)
+
+    def __init__(self, net):
+        self._net = net
+
+    def __contains__(self, name):
+        return self._net._find_edge(name) >= 0
+
+    def __getitem__(self, name):
+        k = self._net._find_edge(name)
+        if k < 0:
+            raise KeyError(name)
+        return k
+
+    def get(self, name, default=None):
+        k = self._net._find_edge(name)
+        return default if k < 0 else k
+
+    def __iter__(self):
+        net = self._net
+        yield from net._edge_names
+        if net._sep == "":
+            for s, d in zip(net.src, net.dst):
+                yield f"{net._names[s]}->{net._names[d]}"
+
+    def keys(self):
+        return list(self)
+
+    def __len__(self):
+        return self._net.n_edges * (2 if self._net._sep == "" else 1)
+
+
+def _close(name, names, k):
+    """Up to ``k`` of ``names`` closest to ``name`` (difflib), [] if none is close."""
+    import difflib
+    if not isinstance(name, str):
+        return []
+    return difflib.get_close_matches(name, names, n=k, cutoff=0.6)
+
+
+def _listing(name, names, what):
+    """All ``names`` when few, else a few close matches and the count."""
+    if len(names) <= 50:
+        return f"{what} are {names}"
+    close = _close(name, names, 5)
+    hint = f"closest: {close}; " if close else ""
+    return f"{hint}the network has {len(names)} {what}"
+
+
+def _sorted_by_dst_src(src, dst, n):
+    """Whether the edges are already in canonical order (by destination, then source)."""
+    if len(src) < 2:
+        return True
+    key = dst * n + src
+    return bool(np.all(key[1:] > key[:-1]))
+
+
+def _stable_order(keys, n):
+    """``np.argsort(keys, kind="stable")`` for integer keys in ``0..n-1``, as a counting
+    sort: linear in the number of keys (no comparison sort of millions of edges)."""
+    counts = np.bincount(keys, minlength=n)
+    start = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(counts, out=start[1:])
+    if len(keys) == 0:
+        return np.zeros(0, dtype=np.int64)
+    return _counting_sort(np.ascontiguousarray(keys, dtype=np.int64), start[:-1].copy())
+
+
+@njit(cache=True)
+def _counting_sort(keys, start):
+    """Stable order of ``keys`` given each key's first slot ``start`` (advanced in place)."""
+    order = np.empty(keys.shape[0], dtype=np.int64)
+    for e in range(keys.shape[0]):
+        k = keys[e]
+        order[start[k]] = e
+        start[k] += 1
+    return order
+
+
 def _finite_in(w, dtype):
     """Whether (finite) values stay finite in ``dtype`` (1e39 does not in float32)."""
     with np.errstate(over="ignore"):
@@ -476,17 +695,23 @@ def _finite_in(w, dtype):
 
 
 def _check_common(loss, init, dtype):
-    if loss not in LOSSES:
+    if not isinstance(loss, str) or loss not in LOSSES:
         raise ValueError(f"unknown loss {loss!r}; choose one of {sorted(LOSSES)}")
-    if init not in INITS:
+    if not isinstance(init, str) or init not in INITS:
         raise ValueError(f"unknown init {init!r}; choose one of {list(INITS)}")
+    return _as_dtype(dtype)
+
+
+def _as_dtype(dtype):
+    """float64 or float32 as a numpy dtype, or ValueError (None is not a dtype here,
+    though numpy reads it as float64)."""
     try:
-        dtype = np.dtype(dtype)
-    except TypeError:
-        raise ValueError(f"dtype must be float64 or float32, not {dtype!r}") from None
-    if dtype not in (np.float64, np.float32):
-        raise ValueError(f"dtype must be float64 or float32, not {dtype}")
-    return dtype
+        dt = np.dtype(dtype) if dtype is not None else None
+    except (TypeError, ValueError):
+        dt = None
+    if dt is None or dt not in (np.float64, np.float32):
+        raise ValueError(f"dtype must be float64 or float32, not {dtype!r}")
+    return dt
 
 
 def _natural_key(name):
@@ -530,10 +755,7 @@ def _parse_edges(edges):
         if not isinstance(s, str) or not isinstance(d, str):
             raise ValueError(f"edge {e!r}: neuron names must be strings")
         if weight is not None:
-            try:
-                given[k] = float(weight)
-            except (TypeError, ValueError):
-                raise ValueError(f"edge {s}->{d}: weight {weight!r} is not a number") from None
+            given[k] = as_float(weight, f"edge {s}->{d}: weight")
             if not np.isfinite(given[k]):       # NaN would otherwise mean "initialise me"
                 raise ValueError(f"edge {s}->{d}: weight must be finite, got {weight!r}")
         pairs.append((s, d))

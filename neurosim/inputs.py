@@ -18,13 +18,44 @@ def check_net(net):
     return net
 
 
+def as_real_array(X, what):
+    """X as a float64 array, or ValueError unless it holds real numbers only: strings
+    (even "1"), complex values (their imaginary part would be dropped), None and other
+    objects, and ints too large for a float (10**400) are refused, not converted."""
+    try:
+        A = np.asarray(X)
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError(f"{what} must be a rectangular array of numbers") from None
+    kind = A.dtype.kind
+    if kind in "fiub":
+        return A.astype(np.float64, copy=False)
+    if kind == "c":
+        raise ValueError(f"{what} holds complex numbers; give real ones")
+    if kind == "O" and A.size and all(
+            isinstance(v, (int, float, np.integer, np.floating))
+            and not isinstance(v, (bool, np.bool_)) for v in A.flat):
+        try:
+            return A.astype(np.float64)
+        except OverflowError:
+            raise ValueError(f"{what} holds integers too large for a float") from None
+    raise ValueError(f"{what} must be numeric (got an array of {A.dtype})")
+
+
+def check_trainable(net):
+    """``net``, or ValueError if its weights are not all finite (training would only
+    report divergence at the end of the first epoch)."""
+    check_net(net)
+    if not np.all(np.isfinite(net.weights)):
+        bad = int(np.sum(~np.isfinite(net.weights)))
+        raise ValueError(f"the network holds {bad} non-finite weight(s) (NaN or inf); "
+                         "it cannot be trained")
+    return net
+
+
 def as_inputs(net, X, what="X"):
     """X as a C-contiguous (n_samples, n_inputs) array of the network's dtype."""
     check_net(net)
-    try:
-        A = np.asarray(X, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise ValueError(f"{what} must be numeric") from None
+    A = as_real_array(X, what)
     if A.ndim == 1 and A.shape[0] == net.n_inputs:
         A = A[None, :]
     if A.ndim != 2 or A.shape[1] != net.n_inputs:
@@ -55,10 +86,7 @@ def as_targets(net, y, n, what="y"):
     0..n_out-1 (shape (n,)) or rows of probabilities (shape (n, n_out)).
     """
     m = len(check_net(net).output_idx)
-    try:
-        Y = np.asarray(y, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise ValueError(f"{what} must be numeric") from None
+    Y = as_real_array(y, what)
     if Y.ndim == 0:
         Y = Y.reshape(1)
     if Y.ndim == 1 and n == 1 and m > 1 and Y.shape[0] == m:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .checks import as_float
 from .graph import Network
 from .inputs import check_net
 from .kernels.neuron import ACTIVATIONS, LOSSES
@@ -167,7 +168,7 @@ def from_torch(model, *, loss="quadratic", names=None, bias="bias", dtype=np.flo
     nn = torch.nn
     if not isinstance(model, nn.Sequential):
         raise ValueError(f"expected torch.nn.Sequential, got {type(model).__name__}")
-    if loss not in LOSSES:
+    if not isinstance(loss, str) or loss not in LOSSES:
         raise ValueError(f"unknown loss {loss!r}; choose one of {sorted(LOSSES)}")
     linears, acts = [], []
     for k, m in enumerate(model):
@@ -285,7 +286,7 @@ def from_networkx(G, *, loss=None, dtype=None, init="normal", scale=0.05, seed=N
     for n in hidden + outputs:
         a = G.nodes[n].get("activation")
         if a is not None:
-            if a not in ACTIVATIONS:
+            if not isinstance(a, str) or a not in ACTIVATIONS:
                 raise ValueError(f"unknown activation {a!r} for {n}; choose one of "
                                  f"{sorted(ACTIVATIONS)}")
             act[n] = a
@@ -301,10 +302,7 @@ def from_networkx(G, *, loss=None, dtype=None, init="normal", scale=0.05, seed=N
     for s, d, data in G.edges(data=True):
         w = data.get("weight")
         if w is not None:
-            try:
-                w = float(w)
-            except (TypeError, ValueError):
-                raise ValueError(f"edge {s}->{d}: weight {w!r} is not a number") from None
+            w = as_float(w, f"edge {s}->{d}: weight")
             if not np.isfinite(w):
                 raise ValueError(f"edge {s}->{d}: weight must be finite, got {w}")
         edges.append((s, d) if w is None else (s, d, w))

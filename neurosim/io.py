@@ -19,12 +19,13 @@ agree raises :class:`ValueError` with the reason.
 from __future__ import annotations
 
 import dataclasses
-import io as _io
 import json
 import math
 import os
+import re
 import secrets
 import struct
+import sys
 import zipfile
 import zlib
 
@@ -61,6 +62,10 @@ def _net_parts(net):
     if not np.all(np.isfinite(net.weights)):
         raise ValueError("the network's weights are not all finite (did training "
                          "diverge?); such a network cannot be saved")
+    for k in ("z", "outs", "deltas"):
+        if np.any(np.isnan(getattr(net, k))):
+            raise ValueError(f"the network's {k} from the last pass holds NaN (an overflow "
+                             "in that pass); run forward on a finite sample before saving")
     names = net.neuron_names
     roles = [net.role(nm) for nm in names]
     meta = {
@@ -137,6 +142,39 @@ def _as_le(a):
     if a.dtype.kind == "b":
         return a.astype("|b1", copy=False)
     raise ValueError(f"cannot save an array of dtype {a.dtype}")
+
+
+def _json_document(meta, arrays):
+    """The .json file: the metadata indented, each array's data list on one line. The
+    lists are written by json's C encoder (an indented dump is pure Python, ~7 s for a
+    million edges) and spliced in where a unique placeholder string stands."""
+    import uuid
+    tag = uuid.uuid4().hex
+    spec, data = {}, {}
+    for i, (k, a) in enumerate(arrays.items()):
+        token = f"@@{tag}-{i}@@"
+        spec[k] = {"dtype": a.dtype.str, "shape": list(a.shape), "data": token}
+        vals = a.ravel().tolist()
+        if a.dtype.kind == "f" and not np.all(np.isfinite(a)):
+            vals = [_json_scalar(x, k) for x in vals]       # "nan", "inf" as strings
+        data[json.dumps(token)] = json.dumps(vals, allow_nan=False)
+    text = json.dumps(dict(meta, arrays=spec), indent=1, allow_nan=False)
+    parts = re.split("(" + "|".join(re.escape(t) for t in data) + ")", text) if data \
+        else [text]
+    return "".join(data.get(p, p) for p in parts).encode()
+
+
+def _write_npz(f, arrays):
+    """An .npz archive (what ``np.load`` reads) written member by member into ``f``:
+    integer and metadata members deflated, float members stored as they are (random
+    weights shrink by 4% at the cost of most of the time of a save)."""
+    with zipfile.ZipFile(f, "w", allowZip64=True) as zf:
+        for name, a in arrays.items():
+            packed = a.dtype.kind != "f"
+            info = zipfile.ZipInfo(name + ".npy", date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED if packed else zipfile.ZIP_STORED
+            with zf.open(info, "w", force_zip64=True) as m:
+                np.lib.format.write_array(m, a, allow_pickle=False)
 
 
 def check_save_path(path):
@@ -235,15 +273,11 @@ def save(net, path, history=None, *, provenance=None, sample=None):
         arrays.update(harrays)
     arrays = {k: _as_le(a) for k, a in arrays.items()}
     if path.suffix.lower() == ".json":
-        doc = dict(meta, arrays={k: {"dtype": a.dtype.str, "shape": list(a.shape),
-                                     "data": [_json_scalar(x, k) for x in a.ravel().tolist()]}
-                                 for k, a in arrays.items()})
-        payload = json.dumps(doc, indent=1, allow_nan=False).encode()
+        payload = _json_document(meta, arrays)
     else:
-        buf = _io.BytesIO()
-        np.savez_compressed(buf, **{_META: np.frombuffer(json.dumps(
-            meta, allow_nan=False).encode(), dtype=np.uint8)}, **arrays)
-        payload = buf.getvalue()
+        payload = None
+        arrays = {_META: np.frombuffer(json.dumps(meta, allow_nan=False).encode(),
+                                       dtype=np.uint8), **arrays}
     # a new file with mode 0o666 less the umask, like any other file the user writes
     # (mkstemp would make it 0o600); renamed over ``path`` once complete
     for _ in range(100):
@@ -258,7 +292,10 @@ def save(net, path, history=None, *, provenance=None, sample=None):
         raise ValueError(f"cannot create a temporary file in {path.parent}")
     try:
         with os.fdopen(fd, "wb") as f:
-            f.write(payload)
+            if payload is None:
+                _write_npz(f, arrays)
+            else:
+                f.write(payload)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -289,6 +326,10 @@ def _read_npz(path, max_bytes):
 
 
 def _read_npz_checked(path, max_bytes):
+    """(metadata, arrays) of an archive, in three bounded steps: the zip directory's
+    declared sizes (nothing inflated yet), the metadata (its parse cost bounded before
+    parsing) and every member's .npy header checked against the metadata, and only then
+    the data, read straight into arrays of the checked shapes."""
     with zipfile.ZipFile(path) as zf:
         infos = zf.infolist()
         if len(infos) > 10_000:
@@ -296,29 +337,41 @@ def _read_npz_checked(path, max_bytes):
         total = sum(i.file_size for i in infos)
         if total > max_bytes:
             raise _Bad(f"declares {total} bytes of data, more than max_bytes={max_bytes}")
-        arrays, meta = {}, None
+        members = {}
         for info in infos:
             name = info.filename
             if not name.endswith(".npy"):
                 raise _Bad(f"unexpected member {name!r}")
-            key = name[:-4]
-            if key in arrays or (key == _META and meta is not None):
+            if name[:-4] in members:
                 raise _Bad(f"member {name!r} appears twice")
-            with zf.open(info) as f:
-                a = _read_npy(f, info.file_size, key)
-            if key == _META:
-                if a.dtype != np.uint8 or a.ndim != 1:
-                    raise _Bad("the metadata member must be UTF-8 bytes")
-                meta = _parse_json(a.tobytes())
-            else:
-                arrays[key] = a
-    if meta is None:
-        raise _Bad("no metadata member")
+            members[name[:-4]] = info
+        if _META not in members:
+            raise _Bad("no metadata member")
+        with zf.open(members[_META]) as f:
+            shape, dtype, size = _npy_header(f, members[_META].file_size, _META)
+            if dtype != np.uint8 or len(shape) != 1:
+                raise _Bad("the metadata member must be UTF-8 bytes")
+            raw = _read_bytes(f, size)
+        meta = _parse_json(raw, max_bytes - total)
+        del raw
+        headers = {}
+        for key, info in members.items():
+            if key != _META:
+                with zf.open(info) as f:
+                    headers[key] = _npy_header(f, info.file_size, key)
+        _check_shapes(meta, {k: (h[0], h[1]) for k, h in headers.items()})
+        _check_rebuild_cost(meta, total, max_bytes)
+        arrays = {}
+        for key, info in members.items():
+            if key != _META:
+                with zf.open(info) as f:
+                    shape, dtype, size = _npy_header(f, info.file_size, key)
+                    arrays[key] = _read_array(f, shape, dtype, key)
     return meta, arrays
 
 
-def _read_npy(f, size, key):
-    """Read one .npy member, checking its header against its byte size first."""
+def _npy_header(f, size, key):
+    """(shape, dtype, data bytes) of one .npy member, checked against its byte size."""
     fmt = np.lib.format
     version = fmt.read_magic(f)
     if version == (1, 0):
@@ -333,39 +386,170 @@ def _read_npy(f, size, key):
         raise _Bad(f"member {key!r}: Fortran order is not allowed")
     if len(shape) > 8 or any(not isinstance(s, int) or s < 0 for s in shape):
         raise _Bad(f"member {key!r}: bad shape {shape}")
-    count = math.prod(shape)
     header = f.tell()
-    nbytes = count * dtype.itemsize
+    nbytes = math.prod(shape) * dtype.itemsize
     if header + nbytes != size:
         raise _Bad(f"member {key!r}: header declares shape {shape} ({nbytes} bytes) but "
                    f"the member holds {size - header}")
-    data = f.read(nbytes)
-    if len(data) != nbytes:
-        raise _Bad(f"member {key!r} is truncated")
-    return np.frombuffer(data, dtype=dtype).reshape(shape).copy()
+    return shape, dtype, nbytes
 
 
-def _parse_json(raw):
+_CHUNK = 1 << 20
+
+
+def _read_bytes(f, nbytes):
+    """``nbytes`` from ``f`` into one bytearray, a chunk at a time (no second copy)."""
+    buf = bytearray(nbytes)
+    _fill(f, memoryview(buf), "the metadata")
+    return buf
+
+
+def _read_array(f, shape, dtype, key):
+    a = np.empty(shape, dtype=dtype)
+    _fill(f, memoryview(a.reshape(-1).view(np.uint8)), f"member {key!r}")
+    return a
+
+
+def _fill(f, view, what):
+    pos, n = 0, len(view)
+    while pos < n:
+        chunk = f.read(min(_CHUNK, n - pos))
+        if not chunk:
+            raise _Bad(f"{what} is truncated")
+        view[pos:pos + len(chunk)] = chunk
+        pos += len(chunk)
+
+
+#: How deep JSON may nest: a file's document is 5 levels deep (history -> records ->
+#: neurons), so this only refuses hostile nesting, before the parser recurses into it.
+MAX_DEPTH = 32
+
+
+def _json_cost(text):
+    """An upper bound on the bytes a parse of ``text`` holds, counted in one pass over
+    it: the raw bytes, the text and every string in it (each at most its size), and
+    per value, container, key and string the Python objects they become (a float 24
+    bytes, an empty list 56, each list slot 8, a dict entry with its hash slots ~100)."""
+    return (3 * sys.getsizeof(text) + 4096 + 16 * text.count("\\")
+            + 40 * (text.count(",") + text.count("[") + text.count(":") + 1)
+            + 100 * (text.count("[") + text.count("{") + text.count(":"))
+            + 40 * text.count('"'))
+
+
+def _json_depth(raw):
+    """Deepest nesting of brackets outside strings in JSON bytes (numpy over the bytes,
+    a chunk at a time; an escaped quote is one after an odd run of backslashes)."""
+    a = np.frombuffer(raw, dtype=np.uint8)
+    none = np.zeros(0, dtype=np.intp)
+    quotes, slashes, brackets = [none], [none], [none]
+    for i in range(0, len(a), 1 << 24):
+        c = a[i:i + (1 << 24)]
+        quotes.append(np.flatnonzero(c == 34) + i)
+        slashes.append(np.flatnonzero(c == 92) + i)
+        brackets.append(np.flatnonzero((c == 91) | (c == 93) | (c == 123) | (c == 125)) + i)
+    q, bs, br = (np.concatenate(x) for x in (quotes, slashes, brackets))
+    if len(bs):                                     # drop escaped quotes
+        brk = np.flatnonzero(np.diff(bs) != 1)
+        ends = bs[np.append(brk, len(bs) - 1)]
+        starts = bs[np.concatenate([[0], brk + 1])]
+        odd_end = ends[(ends - starts + 1) % 2 == 1]
+        q = q[~np.isin(q, odd_end + 1)]
+    inside = np.searchsorted(q, br) % 2 == 1        # an odd number of quotes before it
+    br = br[~inside]
+    if not len(br):
+        return 0
+    step = np.where((a[br] == 91) | (a[br] == 123), 1, -1).astype(np.int32)
+    return int(np.cumsum(step).max())
+
+
+def _parse_json(raw, budget, what="the metadata"):
+    """Parse JSON bytes after checking that the parse fits in ``budget`` bytes and that
+    the nesting is at most :data:`MAX_DEPTH`."""
+    need = len(raw) * (2 if raw.isascii() else 5)    # the bytes and their text
+    if need > budget:
+        raise _Bad(f"{what} ({len(raw)} bytes) would take {need} bytes to decode, more "
+                   f"than max_bytes allows ({max(budget, 0)} bytes left)")
     try:
-        return json.loads(raw.decode("utf-8"), parse_constant=_no_constant)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
-        raise _Bad(f"the metadata is not valid JSON ({e})") from None
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise _Bad(f"{what} is not valid JSON ({e})") from None
+    cost = _json_cost(text)
+    if cost > budget:
+        raise _Bad(f"{what} would take about {cost} bytes of memory to parse, more than "
+                   f"max_bytes allows ({max(budget, 0)} bytes left)")
+    if _json_depth(raw) > MAX_DEPTH:
+        raise _Bad(f"{what} nests deeper than {MAX_DEPTH} levels")
+    try:
+        return json.loads(text, parse_constant=_no_constant)
+    except (json.JSONDecodeError, RecursionError) as e:
+        raise _Bad(f"{what} is not valid JSON ({e})") from None
 
 
 def _no_constant(name):
     raise _Bad(f"the metadata holds {name}, which JSON does not allow")
 
 
+def _check_shapes(meta, specs):
+    """Before any data is read: refuse members the metadata has no place for, and members
+    larger than the metadata says they are, so that a small archive declaring large data
+    is refused without inflating it. (Everything is checked in full, with the precise
+    reason, when the network is rebuilt.)"""
+    if not isinstance(meta, dict):
+        raise _Bad("the metadata must be a JSON object")
+    hist = meta.get("history")
+    extra = sorted(k for k in specs if k not in _NET_ARRAYS
+                   and not (isinstance(hist, dict) and k.startswith(_HIST_PREFIX)))
+    if extra:
+        raise _Bad(f"unexpected arrays {extra}")
+    m = meta.get("n_edges")
+    neurons = meta.get("neurons")
+    if type(m) is not int or m < 0 or not isinstance(neurons, list):
+        return                                      # _rebuild says what is wrong
+    n = len(neurons)
+    size = {k: math.prod(shape) for k, (shape, _) in specs.items()}
+    want = {"src": m, "dst": m, "weights": m, "z": n, "outs": n, "deltas": n}
+    et = specs.get(_HIST_PREFIX + "epoch_time")
+    if isinstance(hist, dict) and et is not None and len(et[0]) == 1:
+        e = et[0][0]
+        want[_HIST_PREFIX + "weights"] = (e + 1) * m
+        for name in ("train_loss", "train_acc", "test_loss", "test_acc"):
+            want[_HIST_PREFIX + name] = e + 1
+    for key, count in want.items():
+        if size.get(key, 0) > count:
+            raise _Bad(f"array {key!r} declares {size[key]} values, more than the "
+                       f"metadata's {count}")
+
+
+#: Bytes of working memory per edge and per neuron that rebuilding a network takes on
+#: top of the arrays read (its own arrays and indexes, and the checks' temporaries).
+_REBUILD_PER_EDGE = 96
+_REBUILD_PER_NEURON = 1024
+
+
+def _check_rebuild_cost(meta, data_bytes, max_bytes):
+    m, neurons = meta.get("n_edges"), meta.get("neurons")
+    if type(m) is not int or not isinstance(neurons, list):
+        return
+    cost = data_bytes + _REBUILD_PER_EDGE * m + _REBUILD_PER_NEURON * len(neurons)
+    if cost > max_bytes:
+        raise _Bad(f"rebuilding this network ({m} edges) would take about {cost} bytes, "
+                   f"more than max_bytes={max_bytes}")
+
+
 def _read_json(path, max_bytes):
     size = os.path.getsize(path)
-    if size > max_bytes:
-        raise _Bad(f"{size} bytes, more than max_bytes={max_bytes}")
+    if 2 * size > max_bytes:                        # the bytes and at least their text
+        raise _Bad(f"{size} bytes, which take at least {2 * size} to read as JSON, more "
+                   f"than max_bytes={max_bytes}")
     with open(path, "rb") as f:
-        raw = f.read()
+        raw = f.read(size + 1)
+    if len(raw) > size:
+        raise _Bad("the file grew while it was read")
     if raw.lstrip()[:1] not in (b"{", b"["):
         raise _Bad("not a neurosim file (neither an .npz archive nor a JSON document; "
                    "neurosim files are written by neurosim.save or neurosim train -o)")
-    doc = _parse_json(raw)
+    doc = _parse_json(raw, max_bytes, "the document")
+    del raw
     if not isinstance(doc, dict):
         raise _Bad("the document must be a JSON object")
     spec = doc.pop("arrays", None)
@@ -383,20 +567,31 @@ def _read_json(path, max_bytes):
             raise _Bad(f"array {k!r}: bad shape {shape!r}")
         if not isinstance(data, list) or len(data) != math.prod(shape):
             raise _Bad(f"array {k!r}: data must be a flat list of {math.prod(shape)} numbers")
-        vals = []
-        for x in data:
-            if isinstance(x, str) and x in ("nan", "inf", "-inf") and dt[1] == "f":
-                x = float(x)
-            if isinstance(x, bool) != (dt == "|b1") or not isinstance(x, (int, float)):
-                raise _Bad(f"array {k!r}: {x!r} is not a {dt} value")
-            if dt == "<i8" and (not isinstance(x, int) or not -2**63 <= x < 2**63):
-                raise _Bad(f"array {k!r}: {x!r} is not an int64")
-            vals.append(x)
-        try:
-            arrays[k] = np.array(vals, dtype=np.dtype(dt)).reshape(shape)
-        except (OverflowError, ValueError) as e:
-            raise _Bad(f"array {k!r}: {e}") from None
+        arrays[k] = _json_array(k, dt, shape, data)
+        v["data"] = data = None                     # let the list go
+    _check_rebuild_cost(doc, sum(a.nbytes for a in arrays.values()), max_bytes)
     return doc, arrays
+
+
+def _json_array(k, dt, shape, data):
+    """A JSON data list as an array of dtype ``dt``: the element types checked for the
+    whole list at once (``set(map(type, ...))`` runs at C speed), then one conversion."""
+    allowed = {"|b1": {bool}, "<i8": {int}, "|u1": {int, float}}.get(dt, {int, float, str})
+    if not set(map(type, data)) <= allowed:
+        bad = next(x for x in data if type(x) not in allowed)
+        raise _Bad(f"array {k!r}: {bad!r} is not a {dt} value")
+    types = allowed
+    if str in types:                                # non-finite floats are written "nan" ...
+        spec = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
+        for x in data:
+            if type(x) is str and x not in spec:
+                raise _Bad(f"array {k!r}: {x!r} is not a {dt} value")
+        data = [spec[x] if type(x) is str else x for x in data]
+    try:
+        return np.array(data, dtype=np.dtype(dt)).reshape(shape)
+    except (OverflowError, ValueError) as e:
+        what = {"<i8": "an int64", "|u1": "a uint8"}.get(dt, dt)
+        raise _Bad(f"array {k!r}: a value is not {what} ({e})") from None
 
 
 # -- rebuild ----------------------------------------------------------------------------
@@ -466,10 +661,14 @@ def _rebuild(meta, arrays):
         raise _Bad("edge indexes out of range")
     if not np.all(np.isfinite(w)):
         raise _Bad("edge weights must be finite")
-    edges = [(neurons[s], neurons[d], float(x)) for s, d, x in zip(src, dst, w)]
-    try:
-        net = Network.from_edges(edges, inputs=inputs, outputs=outputs, hidden=hidden,
-                                 activation=dict(acts), loss=loss, bias=bias, dtype=dtype)
+    for k, a in state.items():      # inf is possible (a saturated bce delta), NaN is not
+        if np.any(np.isnan(a)):
+            raise _Bad(f"the stored {k} holds NaN")
+    try:                        # index arrays, not a list of millions of edge tuples
+        net = Network._from_index_arrays(neurons, src, dst, w, inputs=inputs,
+                                         outputs=outputs, hidden=hidden,
+                                         activation=dict(acts), loss=loss, bias=bias,
+                                         dtype=dtype)
     except (ValueError, KeyError, TypeError) as e:
         raise _Bad(f"the network is invalid: {e}") from None
     pos = np.array([net.index[nm] for nm in neurons], dtype=np.int64)
@@ -554,9 +753,9 @@ def _rebuild_history(h, arrays, net):
                and f.default_factory is dataclasses.MISSING]
     if missing:
         raise _Bad(f"history fields missing: {missing}")
-    e = len(kw["epoch_time"])
     if kw["epoch_time"].ndim != 1:
         raise _Bad("history.epoch_time must be 1-d")
+    e = len(kw["epoch_time"])
     for name in ("train_loss", "train_acc", "test_loss", "test_acc"):
         a = kw.get(name)
         if a is not None and a.shape != (e + 1,):

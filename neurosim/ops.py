@@ -4,6 +4,8 @@ call the backend (:mod:`neurosim.backends`) that ``device`` names. The public
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from . import backends
@@ -23,7 +25,9 @@ def forward(net, x, device="cpu"):
     x = as_inputs(net, x, "x")
     if x.shape[0] != 1:
         raise ValueError("forward takes one sample; use predict for many")
-    return B.forward(net, x[0])
+    out = B.forward(net, x[0])
+    net.dedz = None             # the last backward pass was for other outputs: update()
+    return out                  # refuses to mix them with these
 
 
 def backward(net, y, device="cpu"):
@@ -39,7 +43,8 @@ def backward(net, y, device="cpu"):
 def _dedz(net):
     """dE/dz of every neuron from the last backward pass."""
     if net.dedz is None:
-        raise RuntimeError("run forward and backward first")
+        raise ValueError("no backward pass to update from: run forward and then backward "
+                         "first (a forward pass starts a new pass)")
     return net.dedz
 
 
@@ -80,7 +85,13 @@ def step(net, x, y, lr, device="cpu"):
 def predict(net, X, device="cpu"):
     """Outputs of the output neurons for every sample, shape (n_samples, n_outputs)."""
     B = backends.get(device)
-    return B.predict(net, as_inputs(net, X))
+    Y = B.predict(net, as_inputs(net, X))
+    bad = ~np.isfinite(Y)
+    if bad.any():
+        warnings.warn(f"predict: {int(bad.any(axis=1).sum())} of {len(Y)} samples give "
+                      "outputs that overflowed to inf or NaN (weights or inputs too large "
+                      f"for {net.dtype.name})", RuntimeWarning, stacklevel=2)
+    return Y
 
 
 def predict_proba(net, X, device="cpu"):

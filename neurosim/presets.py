@@ -32,7 +32,15 @@ MOONS_SEED = 1
 
 def four_neuron(weights=None, dtype=np.float64):
     """The four-neuron network of Fig 14-5 (weights default to FOUR_NEURON_WEIGHTS)."""
-    weights = dict(FOUR_NEURON_WEIGHTS if weights is None else weights)
+    if weights is None:
+        weights = FOUR_NEURON_WEIGHTS
+    elif not isinstance(weights, dict):
+        raise ValueError(f"four_neuron weights must be a dict {{edge name: weight}}, e.g. "
+                         f"{{'XA': 0.2, ...}}, got {type(weights).__name__}")
+    weights = dict(weights)
+    bad = [k for k in weights if not isinstance(k, str)]
+    if bad:
+        raise ValueError(f"four_neuron weights: edge names must be strings, got {bad[:5]}")
     missing = sorted(set(FOUR_NEURON_WEIGHTS) - set(weights))
     extra = sorted(set(weights) - set(FOUR_NEURON_WEIGHTS))
     if missing or extra:

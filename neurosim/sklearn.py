@@ -26,7 +26,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import ops
-from .checks import check_bool, check_int, check_lr
+from .checks import check_bool, check_int, check_lr, check_positive
 from .graph import INITS, Network
 from .kernels.neuron import ACTIVATIONS
 from .training import train
@@ -90,14 +90,12 @@ class _NeuronNetBase(BaseEstimator):
                for s in sizes):
             raise ValueError("hidden_layer_sizes must be a sequence of positive integers, "
                              f"got {self.hidden_layer_sizes!r}")
-        if self.activation not in ACTIVATIONS:
+        if not isinstance(self.activation, str) or self.activation not in ACTIVATIONS:
             raise ValueError(f"unknown activation {self.activation!r}; choose one of "
                              f"{sorted(ACTIVATIONS)}")
-        if self.init not in INITS:
+        if not isinstance(self.init, str) or self.init not in INITS:
             raise ValueError(f"unknown init {self.init!r}; choose one of {list(INITS)}")
-        if isinstance(self.scale, bool) or not isinstance(self.scale, numbers.Real) \
-                or not np.isfinite(self.scale) or self.scale <= 0:
-            raise ValueError(f"scale must be a positive number, got {self.scale!r}")
+        check_positive(self.scale, "scale")
         if self.dtype not in ("float64", "float32", np.float64, np.float32):
             raise ValueError(f"dtype must be 'float64' or 'float32', got {self.dtype!r}")
         return [int(s) for s in sizes]

@@ -394,12 +394,15 @@ class Trace:
                                     "quadratic cost; Fig 14-12 prints label − output, a sign "
                                     "that would make the update raise the error)"))
             elif net.loss == BCE:
-                lines.append(f"  backward: {d} = ({o} {N.minus} {N.t(name)}) / ({o}{N.dot}(1 "
-                             f"{N.minus} {o})) = ({N.val(tr.output)} {N.minus} {N.num(t)}) / "
-                             f"({N.val(tr.output)}{N.dot}{N.num(1 - tr.output)}) = "
-                             f"{N.val(tr.delta)}")
-                lines.append(N.text("            (binary cross-entropy: δ = ∂E/∂o; with the "
-                                    "sigmoid, f′(z)·δ = o − t exactly — output minus "
+                zz, tn = N.z(name), N.t(name)
+                lines.append(f"  backward: {d} = {N.minus}{tn}{N.dot}(1 + e^({N.minus}{zz})) + "
+                             f"(1 {N.minus} {tn}){N.dot}(1 + e^{zz}) = "
+                             f"{N.num(-t)}{N.dot}(1 + e^{N.num(-tr.z)}) + "
+                             f"{N.num(1 - t)}{N.dot}(1 + e^{N.num(tr.z)}) = {N.val(tr.delta)}")
+                lines.append(N.text("            (binary cross-entropy: δ = ∂E/∂o = (o − t)/"
+                                    "(o·(1 − o)), written with z so that it stays exact when o "
+                                    "rounds to 0 or 1: a saturated output's δ is huge; with "
+                                    "the sigmoid, f′(z)·δ = o − t exactly — output minus "
                                     "label, not Fig 14-12's label − output)"))
             else:
                 p = tr.delta + t

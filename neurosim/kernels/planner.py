@@ -215,7 +215,7 @@ def _keyed(net):
 
 
 def _key(text):
-    return hashlib.sha256((_VERSION + text).encode()).hexdigest()[:20]
+    return hashlib.sha256((_VERSION + _neuron_source() + text).encode()).hexdigest()[:20]
 
 
 def cache_dir():
@@ -237,6 +237,21 @@ def cache_dir():
 
 
 _LOADED = {}
+
+
+def _neuron_source():
+    """The source of kernels/neuron.py, part of a generated kernel's key: the generated
+    file only imports ``output_terms`` and friends, and Numba's cache of it (keyed on that
+    file alone) would otherwise keep the code they had when it was first compiled."""
+    global _NEURON_SRC
+    if _NEURON_SRC is None:
+        from . import neuron
+        with open(neuron.__file__, encoding="utf-8") as f:
+            _NEURON_SRC = f.read()
+    return _NEURON_SRC
+
+
+_NEURON_SRC = None
 
 
 def kernels(net):

@@ -94,6 +94,8 @@ class History(_RunStats):
     def weight(self, name):
         """History of one weight by edge name, shape (epochs_run + 1,)."""
         names = self.edge_names
+        if not isinstance(name, str):
+            raise KeyError(f"no edge {name!r} in this history (edge names are strings)")
         if name not in names and "->" in name:
             s, d = name.split("->", 1)
             name = s + d if s + d in names else name

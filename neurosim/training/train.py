@@ -9,7 +9,7 @@ import numpy as np
 
 from .. import backends
 from ..checks import check_bool, check_choice, check_int, check_lr, check_seed
-from ..inputs import as_inputs, as_targets, as_test_set
+from ..inputs import as_inputs, as_targets, as_test_set, check_trainable
 from .history import DivergenceError, History, Records
 from .loop import progress_bar, run_epochs
 
@@ -60,9 +60,10 @@ def train(net, X, y, *, lr=0.05, epochs=10, batch_size=1, shuffle=True, seed=0,
         epoch. The kernels release the GIL, so threads train networks side by side.
     """
     B = backends.get(device)
+    check_trainable(net)
     Xa = as_inputs(net, X)
     T = as_targets(net, y, Xa.shape[0])
-    lr = check_lr(lr)
+    lr = check_lr(lr, net.dtype)
     epochs = check_int(epochs, "epochs", 0)
     batch_size = check_int(batch_size, "batch_size", 1)
     check_choice(on_divergence, "on_divergence", ("stop", "raise"))
