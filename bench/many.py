@@ -240,7 +240,7 @@ def main(argv=None):
     return res
 
 
-def threads_speedup(n_train, repeats, epochs=20):
+def threads_speedup(n_train, repeats, epochs=200):
     """Seconds for two ``neurosim.train`` calls in two threads vs one after the other (the
     kernels release the GIL)."""
     import threading

@@ -27,14 +27,7 @@ import neurosim as ns  # noqa: E402
 
 
 def processor():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
+    return ns.backends.cpu.device_name()
 
 
 def load_average():

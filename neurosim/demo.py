@@ -27,7 +27,7 @@ import numpy as np
 
 from . import datasets, presets
 from .checks import check_bool, check_int, check_lr
-from .sweeps import _check_n_jobs, _check_values, check_seed
+from .sweeps import _check_n_jobs, _check_values, check_sweep_seed
 from .training import History, train
 
 #: The book's runs: (η, epochs).
@@ -109,7 +109,7 @@ def _check_seeds(seeds):
         return list(range(int(seeds)))
     if isinstance(seeds, (str, bytes)) or not hasattr(seeds, "__iter__"):
         raise ValueError(f"seeds must be a count or a list of integers, got {seeds!r}")
-    return _check_values(seeds, "seeds", check_seed)
+    return _check_values(seeds, "seeds", check_sweep_seed)
 
 
 # -- the summary ---------------------------------------------------------------------------

@@ -94,7 +94,7 @@ def _check_values(v, what, check):
     return v
 
 
-def check_seed(s):
+def check_sweep_seed(s):
     """A sweep's seed: an integer >= 0 (it builds the network and shuffles the data)."""
     return check_int(s, "seeds", 0)
 
@@ -224,7 +224,7 @@ def sweep(build, X, y, *, lrs, seeds, epochs, X_test=None, y_test=None, batch_si
         raise ValueError(f"device must be one of {backends.DEVICES}, got {device!r}")
     topos = _topologies(build, topology_name)
     lrs = _check_values(lrs, "lrs", check_lr)
-    seeds = _check_values(seeds, "seeds", check_seed)
+    seeds = _check_values(seeds, "seeds", check_sweep_seed)
     epochs = check_int(epochs, "epochs", 1)
     batch_size = check_int(batch_size, "batch_size", 1)
     n_jobs = _check_n_jobs(n_jobs)

@@ -148,6 +148,16 @@ def _evaluate(X, T, loss, topo, W, k0, c, Z, O, D, G, acc, rows, tot, right):
         _correct(loss, topo[3], O, T, rows, c, right)
 
 
+@njit(cache=True, inline="always", error_model="numpy")
+def _scratch(n_neurons, c, dtype):
+    """A chunk's work arrays: Z, O, D, G (n_neurons, c); acc, tot (c,) float64; rows,
+    right (c,) int64."""
+    return (np.empty((n_neurons, c), dtype), np.empty((n_neurons, c), dtype),
+            np.zeros((n_neurons, c), dtype), np.zeros((n_neurons, c), dtype),
+            np.empty(c, np.float64), np.empty(c, np.int64), np.empty(c, np.float64),
+            np.empty(c, np.int64))
+
+
 @njit(cache=True, nogil=True, error_model="numpy")
 def train_many(X, T, perms, lrs, batch, skip_zero, loss, topo, W, first, epochs, chunk,
                b_lo, b_hi, Xt, Tt, stopped, loss_tr, acc_tr, loss_te, acc_te, snaps):
@@ -171,20 +181,13 @@ def train_many(X, T, perms, lrs, batch, skip_zero, loss, topo, W, first, epochs,
     for b in range(b_lo, b_hi):
         k0 = b * chunk
         c = min(chunk, K - k0)
-        Z = np.empty((n_neurons, c), W.dtype)
-        O = np.empty((n_neurons, c), W.dtype)
-        D = np.zeros((n_neurons, c), W.dtype)
-        G = np.zeros((n_neurons, c), W.dtype)
+        Z, O, D, G, acc, rows, tot, right = _scratch(n_neurons, c, W.dtype)
         GR = np.zeros((m if not fused else 0, c), W.dtype)
-        acc = np.empty(c, np.float64)
-        rows = np.empty(c, np.int64)
         active = np.empty(c, np.bool_)
         on = np.empty(c, np.bool_)
         gq = np.empty(c, W.dtype)
         st = np.empty(c, W.dtype)
         nb = np.zeros(c, np.int64)
-        tot = np.empty(c, np.float64)
-        right = np.empty(c, np.int64)
         lr = np.empty(c, W.dtype)
         for q in range(c):
             lr[q] = lrs[k0 + q]
@@ -253,14 +256,7 @@ def evaluate_many(X, T, loss, topo, W, chunk, b_lo, b_hi, loss_out, acc_out):
     for b in range(b_lo, b_hi):
         k0 = b * chunk
         c = min(chunk, K - k0)
-        Z = np.empty((n_neurons, c), W.dtype)
-        O = np.empty((n_neurons, c), W.dtype)
-        D = np.zeros((n_neurons, c), W.dtype)
-        G = np.zeros((n_neurons, c), W.dtype)
-        acc = np.empty(c, np.float64)
-        rows = np.empty(c, np.int64)
-        tot = np.empty(c, np.float64)
-        right = np.empty(c, np.int64)
+        Z, O, D, G, acc, rows, tot, right = _scratch(n_neurons, c, W.dtype)
         _evaluate(X, T, loss, topo, W, k0, c, Z, O, D, G, acc, rows, tot, right)
         for q in range(c):
             loss_out[k0 + q] = tot[q] / X.shape[0]
