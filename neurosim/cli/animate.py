@@ -23,6 +23,7 @@ import sys
 import numpy as np
 
 from ..presets import PRESETS
+from ._common import targets
 
 PRESET_NAMES = tuple(PRESETS)
 FORMATS = (".gif", ".mp4")
@@ -54,16 +55,6 @@ def add_parser(sub):
                    help="at most this many epochs drawn, spread evenly (default 60)")
     p.add_argument("--dpi", type=int, default=72, help="resolution (default 72)")
     return p
-
-
-def _targets(net, y):
-    """Class labels -> one-hot rows for a net with several outputs (except softmax_ce)."""
-    m = len(net.output_idx)
-    if m > 1 and net.loss_name != "softmax_ce":
-        if np.any((y < 0) | (y >= m)):
-            raise ValueError(f"the data's labels do not fit a net with {m} outputs")
-        return np.eye(m)[y.astype(int)]
-    return y
 
 
 def _network(args):
@@ -124,7 +115,7 @@ def run(args):
     if net.n_inputs != 2:
         raise ValueError(f"the net {name} has {net.n_inputs} inputs; the animation draws a "
                          "decision boundary over 2")
-    ytr, yte = _targets(net, d.y_train), _targets(net, d.y_test)
+    ytr, yte = targets(net, d.y_train), targets(net, d.y_test)
     if hist is None:
         seed = args.seed
         if seed is None:

@@ -149,6 +149,20 @@ def _evaluate(X, T, loss, topo, W, k0, c, Z, O, D, G, acc, rows, tot, right):
 
 
 @njit(cache=True, inline="always", error_model="numpy")
+def _store(tot, right, n, stopped, k0, c, ep, loss, acc):
+    """Epoch ``ep``'s mean error and accuracy of each network of the chunk; a stopped
+    (diverged) network repeats its last row."""
+    for q in range(c):
+        k = k0 + q
+        if stopped[k] >= 0:
+            loss[k, ep] = loss[k, ep - 1]
+            acc[k, ep] = acc[k, ep - 1]
+        else:
+            loss[k, ep] = tot[q] / n
+            acc[k, ep] = right[q] / n
+
+
+@njit(cache=True, inline="always", error_model="numpy")
 def _scratch(n_neurons, c, dtype):
     """A chunk's work arrays: Z, O, D, G (n_neurons, c); acc, tot (c,) float64; rows,
     right (c,) int64."""
@@ -215,24 +229,10 @@ def train_many(X, T, perms, lrs, batch, skip_zero, loss, topo, W, first, epochs,
                     if nb[q] > 0:
                         _apply(W, k0, q, GR, lr[q] / nb[q])
             _evaluate(X, T, loss, topo, W, k0, c, Z, O, D, G, acc, rows, tot, right)
-            for q in range(c):
-                k = k0 + q
-                if stopped[k] >= 0:
-                    loss_tr[k, ep] = loss_tr[k, ep - 1]
-                    acc_tr[k, ep] = acc_tr[k, ep - 1]
-                else:
-                    loss_tr[k, ep] = tot[q] / n
-                    acc_tr[k, ep] = right[q] / n
+            _store(tot, right, n, stopped, k0, c, ep, loss_tr, acc_tr)
             if Xt.shape[0] > 0:
                 _evaluate(Xt, Tt, loss, topo, W, k0, c, Z, O, D, G, acc, rows, tot, right)
-                for q in range(c):
-                    k = k0 + q
-                    if stopped[k] >= 0:
-                        loss_te[k, ep] = loss_te[k, ep - 1]
-                        acc_te[k, ep] = acc_te[k, ep - 1]
-                    else:
-                        loss_te[k, ep] = tot[q] / Xt.shape[0]
-                        acc_te[k, ep] = right[q] / Xt.shape[0]
+                _store(tot, right, Xt.shape[0], stopped, k0, c, ep, loss_te, acc_te)
             for q in range(c):
                 k = k0 + q
                 if stopped[k] < 0:
