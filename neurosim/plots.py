@@ -968,8 +968,6 @@ def animate_training(net, history, X, y, path, *, fps=4, max_frames=60, hold=1.5
         For bad arguments, an unknown extension or .mp4 without ffmpeg, before anything
         is drawn or written.
     """
-    import os
-    import pathlib
     check_net(net)
     _check_history(history)
     W = np.asarray(history.weights, dtype=float)
@@ -988,16 +986,7 @@ def animate_training(net, history, X, y, path, *, fps=4, max_frames=60, hold=1.5
                                                          np.floating)) \
                 or not np.isfinite(val) or val < 0 or (nm != "hold" and val == 0):
             raise ValueError(f"{nm} must be a number > 0 (hold >= 0), got {val!r}")
-    if not isinstance(path, (str, os.PathLike)) or not str(path):
-        raise ValueError(f"path must be a file name, got {path!r}")
-    path = pathlib.Path(path)
-    kind = ANIMATION_FORMATS.get(path.suffix.lower())
-    if kind is None:
-        raise ValueError(f"cannot tell the format of {str(path)!r} from its extension; use "
-                         f"{', '.join(ANIMATION_FORMATS)}")
-    if path.is_dir() or not path.parent.is_dir():
-        raise ValueError(f"{path} is a folder" if path.is_dir()
-                         else f"folder {path.parent} does not exist")
+    path, kind = _figure_format(path, ANIMATION_FORMATS)
     from matplotlib import animation
     if kind == "ffmpeg" and not animation.writers.is_available("ffmpeg"):
         raise ValueError("writing .mp4 needs ffmpeg, which is not installed here; "
