@@ -1,7 +1,8 @@
 """Data sets: the chapter's two moons exactly as the book made them, and playground toys.
 
 Every function returns a :class:`Split` ``(X_train, X_test, y_train, y_test)`` -- the same
-order as scikit-learn's ``train_test_split`` -- with float64 inputs and 0/1 labels.
+order as scikit-learn's ``train_test_split`` -- with float64 inputs and float labels: 0/1
+for the two-class sets, 0 .. n_classes - 1 for :func:`blobs`.
 """
 from collections import namedtuple
 
@@ -100,5 +101,29 @@ def spirals(n_samples=500, noise=0.05, test_size=0.25, seed=0, scale=True, turns
     return _finish(X, y, test_size, rng, scale)
 
 
+def blobs(n_samples=500, n_classes=5, noise=0.5, test_size=0.25, seed=0, scale=True):
+    """``n_classes`` Gaussian blobs, labels 0 .. n_classes - 1 (Fig 14-1's five classes).
+
+    The centres sit on a circle around the origin, neighbours 2.5 apart (radius
+    1.25 / sin(pi / n_classes)), so every class touches two others; ``noise`` is each
+    blob's std (the default 0.5 leaves a few points on the wrong side of a boundary).
+    ``n_samples`` is shared out as evenly as ``make_blobs`` does.
+    """
+    from sklearn.datasets import make_blobs
+    _check(n_samples, noise, test_size, seed, scale)
+    if isinstance(n_classes, bool) or not isinstance(n_classes, (int, np.integer)) \
+            or n_classes < 2:
+        raise ValueError(f"n_classes must be an integer >= 2, got {n_classes!r}")
+    if 2 * n_classes > n_samples:
+        raise ValueError(f"n_samples = {n_samples} is too few for {n_classes} classes: give "
+                         f"at least 2 per class ({2 * n_classes})")
+    rng = np.random.RandomState(seed)
+    angle = 2 * np.pi * np.arange(n_classes) / n_classes
+    centers = 1.25 / np.sin(np.pi / n_classes) * np.c_[np.cos(angle), np.sin(angle)]
+    X, y = make_blobs(n_samples=n_samples, centers=centers, cluster_std=max(noise, 1e-9),
+                      random_state=rng)
+    return _finish(X, y, test_size, rng, scale)
+
+
 DATASETS = {"moons": moons, "circles": circles, "xor": xor, "gaussians": gaussians,
-            "spirals": spirals}
+            "spirals": spirals, "blobs": blobs}
