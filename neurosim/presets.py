@@ -1,6 +1,6 @@
 """The chapter's networks, by name.
 
-=================  =================================================================
+================== =================================================================
 ``four_neuron``    Fig 14-5: X, Y -> A, B -> C, D; weights XA, YA, XB, YB, AC, BC, AD,
                    BD; identity activations, quadratic loss, no biases (the chapter
                    leaves them out while explaining).
@@ -8,7 +8,11 @@
 ``moons_net``      Fig 14-29: the two-moons classifier 2-4-4-1, ReLU, ReLU, sigmoid,
                    binary cross-entropy, N(0, 0.05) weights and zero biases: 28 weights
                    + 9 biases = 37 edges.
-=================  =================================================================
+``five_class_net`` Fig 14-1: a five-class softmax classifier 2-8-5: inputs X, Y; ReLU
+                   hidden A-H; identity outputs c0-c4 (class k's logit) with
+                   ``softmax_ce``; He-normal weights, zero biases: 69 edges. For
+                   :func:`neurosim.datasets.blobs`.
+================== =================================================================
 
 :class:`Preset` and :class:`Layered` are picklable ``seed -> Network`` builders (for
 sweeps, worker processes and the command line).
@@ -28,6 +32,8 @@ FOUR_NEURON_SAMPLE = (np.array([1.0, 1.0]), np.array([1.0, 0.0]))
 
 #: Default seed of :func:`moons_net` (the initial weights of ``neurosim demo``).
 MOONS_SEED = 1
+#: Default seed of :func:`five_class_net`.
+FIVE_CLASS_SEED = 0
 
 
 def four_neuron(weights=None, dtype=np.float64):
@@ -76,11 +82,25 @@ def moons_net(seed=MOONS_SEED, init="normal", loss="bce", dtype=np.float64):
                            init=init, seed=seed, dtype=dtype, names=layers, bias="b")
 
 
-PRESETS = {"four-neuron": four_neuron, "22432": net_22432, "moons": moons_net}
+def five_class_net(seed=FIVE_CLASS_SEED, init="he", dtype=np.float64):
+    """A five-class softmax classifier like Fig 14-1's: 2-8-5 (69 edges).
+
+    Inputs X, Y; hidden A .. H (ReLU); outputs c0 .. c4 (identity: output ck is class k's
+    logit, the softmax is part of the ``softmax_ce`` loss); bias b. He-normal weights by
+    default, so that even untrained its class probabilities differ visibly (with the moons
+    net's N(0, 0.05) they would all be about 0.2).
+    """
+    layers = [["X", "Y"], list("ABCDEFGH"), [f"c{k}" for k in range(5)]]
+    return Network.layered([2, 8, 5], hidden="relu", output="identity", loss="softmax_ce",
+                           init=init, seed=seed, dtype=dtype, names=layers, bias="b")
+
+
+PRESETS = {"four-neuron": four_neuron, "22432": net_22432, "moons": moons_net,
+           "five-class": five_class_net}
 
 
 def preset(name, **kw):
-    """A preset network by name: ``four-neuron``, ``22432`` or ``moons``."""
+    """A preset network by name: ``four-neuron``, ``22432``, ``moons`` or ``five-class``."""
     if name not in PRESETS:
         raise ValueError(f"unknown preset {name!r}; choose one of {sorted(PRESETS)}")
     return PRESETS[name](**kw)
