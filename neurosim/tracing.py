@@ -33,7 +33,8 @@ from .kernels.cpu import output_deltas
 from .kernels.neuron import BCE, BIAS, IDENTITY, INPUT, QUADRATIC, derivative
 from .curves import error_curve
 
-__all__ = ["trace", "Trace", "NeuronTrace", "Term", "Update", "Perturbation"]
+__all__ = ["trace", "Trace", "NeuronTrace", "Term", "Update", "Perturbation",
+           "SoftmaxOutputs"]
 
 
 # ---------------------------------------------------------------------------------------
@@ -241,6 +242,49 @@ class Perturbation:
         return self._text
 
 
+@dataclass(frozen=True)
+class SoftmaxOutputs:
+    """The output layer of a ``softmax_ce`` network for one sample, as in Fig 14-1.
+
+    Output k is class k. Attributes
+    ----------
+    names : tuple of str
+        The output neurons, class 0 first.
+    logits, probabilities : tuple of float
+        The outputs o (logits) and p = softmax(o) = e^o / Σ e^o.
+    total : float
+        Σ p (1 up to rounding).
+    predicted : int
+        The class with the largest probability (the first of equals).
+    label : int or None
+        The labelled class, or None when the target is not one class (a probability row).
+    target : tuple of float
+        The target row t (one-hot for a label).
+    error : float
+        E = −Σ t·log p, i.e. −log p[label] for a label (log p computed as o − logΣe^o).
+    deltas : tuple of float
+        δ = ∂E/∂o = p − t of each output, from the backward pass.
+    """
+    names: tuple
+    logits: tuple
+    probabilities: tuple
+    total: float
+    predicted: int
+    label: int | None
+    target: tuple
+    error: float
+    deltas: tuple
+
+    @property
+    def correct(self):
+        """Whether the predicted class is the labelled one (None without a label)."""
+        return None if self.label is None else self.predicted == self.label
+
+    def as_dict(self):
+        """The same content as plain dicts and lists (e.g. for JSON)."""
+        return dict(asdict(self), correct=self.correct)
+
+
 class Trace:
     """One sample traced through a network (built by :func:`trace`).
 
@@ -351,6 +395,8 @@ class Trace:
             _neuron_index(net, nm)
         N = _Notation(net, ascii, digits)
         head = self._header(N)
+        if net.loss_name == "softmax_ce":
+            head += "\n\n" + self._softmax_text(N)
         return head + "\n\n" + "\n\n".join(self._explain_one(nm, N) for nm in names)
 
     def _header(self, N):
@@ -362,6 +408,68 @@ class Trace:
                 "softmax_ce": "softmax cross-entropy E = −Σ t·log softmax(o)"}[net.loss_name]
         return N.text(f"sample {xs}; targets {ts}; {loss} = {N.val(self.error)}; "
                       f"η = {N.val(self.lr)}")
+
+    # -- softmax networks: the output layer at a glance (Fig 14-1) -----------------------
+    def softmax(self):
+        """The outputs of a ``softmax_ce`` network as logits and probabilities, the
+        predicted and labelled class, E and each output's δ: a :class:`SoftmaxOutputs`.
+
+        Raises
+        ------
+        ValueError
+            If the network's loss is not ``softmax_ce``.
+        """
+        net = self.net
+        if net.loss_name != "softmax_ce":
+            raise ValueError(f"softmax() is for softmax_ce networks; this one's loss is "
+                             f"{net.loss_name!r}")
+        o = self.outs[net.output_idx].astype(np.float64)
+        t = self.target.astype(np.float64)
+        shifted = o - o.max()
+        logp = shifted - np.log(np.exp(shifted).sum())
+        p = np.exp(logp)
+        hot = np.flatnonzero(t)
+        label = int(hot[0]) if len(hot) == 1 and t[hot[0]] == 1.0 else None
+        error = float(-logp[label]) if label is not None else float(-(t * logp).sum())
+        names = tuple(net.neuron_names[i] for i in net.output_idx)
+        return SoftmaxOutputs(names, tuple(map(float, o)), tuple(map(float, p)),
+                              float(p.sum()), int(np.argmax(p)), label, tuple(map(float, t)),
+                              error, tuple(float(v) for v in self.deltas[net.output_idx]))
+
+    def _softmax_text(self, N):
+        s = self.softmax()
+        pn = (lambda nm: f"p{nm}") if N.short else (lambda nm: f"p[{nm}]")
+        rows = []
+        for k, nm in enumerate(s.names):
+            rows.append([f"class {k}:", f"{N.o(nm)} = {N.val(s.logits[k])}",
+                         f"{pn(nm)} = {N.val(s.probabilities[k])}",
+                         f"{N.delta(nm)} = {pn(nm)} {N.minus} {N.t(nm)} = "
+                         f"{N.val(s.probabilities[k])} {N.minus} {N.num(s.target[k])} = "
+                         f"{N.val(s.deltas[k])}"])
+            marks = [m for m, c in (("predicted", s.predicted), ("label", s.label)) if c == k]
+            rows[-1].append(f"{N.arrow} {', '.join(marks)}" if marks else "")
+        widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
+        lines = ["softmax of the outputs: logits o, probabilities p = e^o / Σ e^o, "
+                 "δ = ∂E/∂o = p − t"]
+        for r in rows:
+            lines.append(("  " + "   ".join(v.ljust(w) for v, w in zip(r, widths))).rstrip())
+        psum = " + ".join(N.val(v) for v in s.probabilities)
+        lines.append(f"  Σ p = {psum} = {N.val(s.total)}")
+        best = s.names[s.predicted]
+        pred = (f"  predicted class {s.predicted} ({best}, the largest p = "
+                f"{N.val(s.probabilities[s.predicted])})")
+        if s.label is None:
+            lines.append(pred + "; the target is a probability row, not one class")
+            terms = " + ".join(f"{N.num(s.target[k])}·log {N.val(s.probabilities[k])}"
+                               for k in range(len(s.names)) if s.target[k] != 0)
+            lines.append(f"  E = −Σ t·log p = −({terms}) = {N.val(s.error)}")
+        else:
+            lab = s.names[s.label]
+            lines.append(pred + f"; labelled class {s.label} ({lab}): "
+                         + ("right" if s.correct else "wrong"))
+            lines.append(f"  E = −log {pn(lab)} = −log {N.val(s.probabilities[s.label])} = "
+                         f"{N.val(s.error)}")
+        return "\n".join(N.text(v) for v in lines)
 
     def _explain_one(self, name, N):
         tr = self.neuron(name)
