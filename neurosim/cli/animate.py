@@ -37,7 +37,7 @@ def add_parser(sub):
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     net = p.add_mutually_exclusive_group()
     net.add_argument("--net", default=None, metavar="NAME|PATH",
-                     help="a preset (four-neuron, 22432, moons; default moons) or a saved "
+                     help=f"a preset ({', '.join(PRESET_NAMES)}; default moons) or a saved "
                           "network with its history (.npz or .json)")
     net.add_argument("--layers", type=int, nargs="+", metavar="N",
                      help="a fully connected net with these layer sizes, e.g. 2 8 8 1")

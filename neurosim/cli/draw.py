@@ -29,15 +29,15 @@ def add_parser(sub):
                        description=__doc__.replace("``", ""),
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--net", default="four-neuron", metavar="NAME|PATH",
-                   help="a preset (four-neuron, 22432, moons) or a saved network (.npz "
+                   help=f"a preset ({', '.join(PRESET_NAMES)}) or a saved network (.npz "
                         "or .json, from neurosim train or neurosim.save); default "
                         "four-neuron")
     p.add_argument("-o", "--out", metavar="PATH",
                    help="the file to write; .png, .svg or .pdf (default: NAME.png, NAME "
                         "being the preset or the saved file's name)")
     p.add_argument("--seed", type=int, default=None,
-                   help="initial-weight seed for the 22432 and moons presets (default: "
-                        "the preset's)")
+                   help="initial-weight seed for the 22432, moons and five-class presets "
+                        "(default: the preset's)")
     p.add_argument("--x", nargs="+", type=float, metavar="V",
                    help="a sample, one value per input: write every neuron's output")
     p.add_argument("--target", nargs="+", type=float, metavar="T",

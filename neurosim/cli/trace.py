@@ -7,10 +7,14 @@ Examples::
     neurosim trace --net four-neuron --neuron C --x 1 0.5 --target 1 0 --lr 0.05
     neurosim trace --net four-neuron --neuron A --perturb A=0.01 --perturb BD=0.5
     neurosim trace --net moons --neuron E --neuron P
+    neurosim trace --net five-class --neuron c0
     neurosim trace --net saved.npz --x 0.2 -1.3 --target 1
 
 A saved network is traced on the sample stored with it (neurosim train stores its first
-training point); a file without one needs --x.
+training point); a file without one needs --x. A softmax_ce network (five-class, or a saved
+one with several outputs) also gets its outputs as logits and probabilities, the
+predicted and labelled class, E and each output's delta; five-class is traced by default
+on the first training point of datasets.blobs() that it classifies wrongly, as in Fig 14-1.
 """
 import argparse
 import json
@@ -31,7 +35,7 @@ def add_parser(sub):
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--net", default="four-neuron", metavar="PRESET|FILE",
                    type=C.choice_or_path(PRESET_NAMES, "preset"),
-                   help="a preset (four-neuron, 22432, moons) or the path of a saved "
+                   help=f"a preset ({', '.join(PRESET_NAMES)}) or the path of a saved "
                         "network (default four-neuron)")
     p.add_argument("--neuron", action="append", metavar="NAME",
                    help="neuron to explain (repeatable; default: every hidden and output "
@@ -39,10 +43,12 @@ def add_parser(sub):
     p.add_argument("--x", nargs="+", type=float, metavar="V",
                    help="the sample, one value per input (default: the chapter's (1, 1) "
                         "for four-neuron and 22432, the first training point for moons, "
+                        "the first blobs training point it gets wrong for five-class, "
                         "the sample stored with a saved network)")
     p.add_argument("--target", nargs="+", type=float, metavar="T",
                    help="its target, one value per output or a class label (default: 1 "
-                        "for the first output, 0 for the others; moons: the point's label; "
+                        "for the first output, 0 for the others; moons, five-class: the "
+                        "point's label; "
                         "a saved network: its stored sample's)")
     p.add_argument("--lr", type=float, default=0.1, help="learning rate η for the update "
                                                          "lines (default 0.1)")
@@ -50,7 +56,7 @@ def add_parser(sub):
                    help="also add M to a neuron's output or a weight and compare the "
                         "predicted error change m×δ with the measured one (repeatable)")
     p.add_argument("--seed", type=int, default=None,
-                   help="initial-weight seed for the 22432 and moons presets")
+                   help="initial-weight seed for the 22432, moons and five-class presets")
     p.add_argument("--digits", type=int, default=4, help="significant digits (default 4)")
     p.add_argument("--ascii", action="store_true",
                    help="plain ASCII (d for δ, * for ·, lr for η)")
@@ -85,12 +91,23 @@ def _default_sample(net, preset, stored):
     if preset == "moons":
         d = datasets.moons()
         return d.X_train[0], np.array([d.y_train[0]])
+    if preset == "five-class":
+        return misclassified(net, datasets.blobs())
     if preset is None:
         return None, None
     x = np.ones(net.n_inputs)
     t = np.zeros(len(net.output_idx))
     t[0] = 1.0
     return x, t
+
+
+def misclassified(net, d):
+    """(x, [label]) of the first training point of ``d`` whose largest class probability
+    under ``net`` is not its label (Fig 14-1's situation); the first point if none is."""
+    from ..ops import predict_proba
+    wrong = np.flatnonzero(np.argmax(predict_proba(net, d.X_train), axis=1) != d.y_train)
+    i = int(wrong[0]) if len(wrong) else 0
+    return d.X_train[i], np.array([d.y_train[i]])
 
 
 def _names(net, idx):
@@ -171,6 +188,8 @@ def run(args):
                "lr": tr.lr, "loss": net.loss_name,
                "neurons": [tr.neuron(n).as_dict() for n in todo],   # raises on a bad name
                "perturbations": []}
+        if net.loss_name == "softmax_ce":
+            doc["softmax"] = tr.softmax().as_dict()
         for what, m in perturb:
             p = tr.perturb(what, m)
             doc["perturbations"].append(dict(what=p.what, kind=p.kind, m=p.m, slope=p.slope,
