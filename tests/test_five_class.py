@@ -228,11 +228,14 @@ def test_cli_default_sample_is_misclassified(capsys, seed):
     doc = json.loads(out)
     net = ns.presets.five_class_net(seed=ns.presets.FIVE_CLASS_SEED if seed is None else seed)
     d = ns.datasets.blobs()
-    wrong = np.flatnonzero(ns.predict_proba(net, d.X_train).argmax(axis=1) != d.y_train)
-    np.testing.assert_array_equal(doc["x"], d.X_train[wrong[0]])
+    P = ns.predict_proba(net, d.X_train)
+    best = [(P[i].max(), i) for i in range(len(P)) if P[i].argmax() != d.y_train[i]]
+    i = min(best)[1]                        # the wrongly classified point it is least sure of
+    np.testing.assert_array_equal(doc["x"], d.X_train[i])
     s = doc["softmax"]
     p = softmax(ns.predict(net, np.array(doc["x"])[None])[0])
-    assert s["label"] == int(d.y_train[wrong[0]]) and s["predicted"] == int(np.argmax(p))
+    assert s["label"] == int(d.y_train[i]) and s["predicted"] == int(np.argmax(p))
+    assert max(p) == pytest.approx(min(best)[0], rel=1e-12)
     assert s["predicted"] != s["label"] and s["correct"] is False
     assert abs(sum(s["probabilities"]) - 1) < 1e-12
     np.testing.assert_allclose(s["deltas"], p - np.eye(5)[s["label"]], rtol=1e-12,

@@ -13,8 +13,9 @@ Examples::
 A saved network is traced on the sample stored with it (neurosim train stores its first
 training point); a file without one needs --x. A softmax_ce network (five-class, or a saved
 one with several outputs) also gets its outputs as logits and probabilities, the
-predicted and labelled class, E and each output's delta; five-class is traced by default
-on the first training point of datasets.blobs() that it classifies wrongly, as in Fig 14-1.
+predicted and labelled class, E and each output's delta. five-class is traced by default
+on a training point of datasets.blobs() that it classifies wrongly, as in Fig 14-1: the
+one whose (wrong) largest probability is smallest.
 """
 import argparse
 import json
@@ -43,7 +44,8 @@ def add_parser(sub):
     p.add_argument("--x", nargs="+", type=float, metavar="V",
                    help="the sample, one value per input (default: the chapter's (1, 1) "
                         "for four-neuron and 22432, the first training point for moons, "
-                        "the first blobs training point it gets wrong for five-class, "
+                        "for five-class the blobs training point it is least sure of among "
+                        "those it gets wrong, "
                         "the sample stored with a saved network)")
     p.add_argument("--target", nargs="+", type=float, metavar="T",
                    help="its target, one value per output or a class label (default: 1 "
@@ -102,11 +104,14 @@ def _default_sample(net, preset, stored):
 
 
 def misclassified(net, d):
-    """(x, [label]) of the first training point of ``d`` whose largest class probability
-    under ``net`` is not its label (Fig 14-1's situation); the first point if none is."""
+    """(x, [label]) of a training point of ``d`` that ``net`` gets wrong, as in Fig 14-1
+    (an unsure largest probability, 0.35, on the wrong class): of the points whose largest
+    class probability is not on their label, the one where that probability is smallest
+    (the first of equals); the first point if the net gets every one right."""
     from ..ops import predict_proba
-    wrong = np.flatnonzero(np.argmax(predict_proba(net, d.X_train), axis=1) != d.y_train)
-    i = int(wrong[0]) if len(wrong) else 0
+    P = predict_proba(net, d.X_train)
+    wrong = np.flatnonzero(np.argmax(P, axis=1) != d.y_train)
+    i = int(wrong[np.argmin(P[wrong].max(axis=1))]) if len(wrong) else 0
     return d.X_train[i], np.array([d.y_train[i]])
 
 
