@@ -11,6 +11,9 @@ experiment; the text and the data come from one pass.
 
   as text (:meth:`Trace.explain`) and as data (:meth:`Trace.neuron`), and runs the
   perturbation experiment of Figs 14-3, 14-4, 14-7 (:meth:`Trace.perturb`).
+* For a ``softmax_ce`` network the explanation starts with the output layer as in
+  Fig 14-1: logits, probabilities and their sum, the predicted and labelled class,
+  E = −log p[label] and each output's δ = p − t (:meth:`Trace.softmax` as data).
 
 Notation: when every neuron name is one character (the chapter's networks) values are
 written as in the book: ``Ao`` (A's output), ``Aδ`` (A's delta), ``zA`` (its net input),
