@@ -238,8 +238,8 @@ def run_neurosim(wl, w0, general=False):
         S, rec, grad = scratch(net), no_record(net), np.zeros(net.n_edges)
         t0 = time.perf_counter()
         for p in wl.perms:
-            cpu.train_epoch(wl.X, T, p, wl.lr, 1, False, net.loss, net.topo, net.weights, S,
-                            grad, rec)
+            cpu.train_epoch(wl.X, T, p, wl.lr, 0.0, 1, False, net.loss, net.topo, net.weights,
+                            S, grad, rec)
         return time.perf_counter() - t0, net.weights.copy()
     tr = Trainer(net, wl.X, T, epochs=wl.epochs)
     t0 = time.perf_counter()
@@ -557,7 +557,7 @@ d = ns.datasets.moons()
 net = ns.presets.moons_net()
 X, T = d.X_train, d.y_train[:, None].copy()
 t1 = time.time()
-cpu.train_epoch(X, T, np.zeros(0, np.int64), 0.05, 1, False, net.loss, net.topo,
+cpu.train_epoch(X, T, np.zeros(0, np.int64), 0.05, 0.0, 1, False, net.loss, net.topo,
                 net.weights.copy(), ns.backends.cpu.scratch(net), np.zeros(net.n_edges),
                 ns.backends.cpu.no_record(net))
 ns.backends.cpu.evaluate(net, X[:1], T[:1])

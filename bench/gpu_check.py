@@ -93,8 +93,8 @@ def cpu_epoch(net, X, T, perm, lr, batch, w):
     """One epoch of the CPU kernel on weights ``w`` (in place); returns seconds."""
     S, grad = scratch(net), np.zeros(net.n_edges, dtype=net.dtype)
     t0 = time.perf_counter()
-    cpu.train_epoch(X, T, perm, net.dtype.type(lr), batch, False, net.loss, net.topo, w, S,
-                    grad, no_record(net))
+    cpu.train_epoch(X, T, perm, net.dtype.type(lr), net.dtype.type(0), batch, False,
+                    net.loss, net.topo, w, S, grad, no_record(net))
     return time.perf_counter() - t0
 
 

@@ -72,6 +72,17 @@ def check_lr(lr, dtype=None):
     return lr
 
 
+def check_l2(l2, dtype=None):
+    """The L2 penalty's strength lambda: a finite float >= 0 -- and, given the network's
+    ``dtype``, one that stays finite in it (float32 makes 1e39 inf)."""
+    l2 = check_positive(l2, "l2 (the L2 penalty's lambda)", zero=True)
+    if dtype is not None:
+        with np.errstate(over="ignore"):
+            if not np.isfinite(np.asarray(l2, dtype=dtype)):
+                raise ValueError(f"l2 {l2!r} is inf in {np.dtype(dtype).name}")
+    return l2
+
+
 def check_seed(seed):
     """``seed`` for ``numpy.random.default_rng``: None, an integer >= 0 or a Generator."""
     if not (seed is None or isinstance(seed, np.random.Generator)

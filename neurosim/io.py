@@ -51,7 +51,11 @@ _HIST_PREFIX = "history."
 _REC_PREFIX = "history.records."
 _HIST_FIELDS = {f.name: f for f in dataclasses.fields(History)}
 _RECORDS_ARRAYS = ("output", "delta", "sample", "error")    # a Records, stacked by neuron
-_HIST_ARRAYS = ("train_loss", "train_acc", "weights", "epoch_time", "test_loss", "test_acc")
+_HIST_ARRAYS = ("train_loss", "train_acc", "weights", "epoch_time", "test_loss", "test_acc",
+                "train_data_loss", "test_data_loss", "penalty")
+#: The per-epoch ones, (epochs + 1,) each.
+_HIST_CURVES = ("train_loss", "train_acc", "test_loss", "test_acc", "train_data_loss",
+                "test_data_loss", "penalty")
 
 
 # =======================================================================================
@@ -512,7 +516,7 @@ def _check_shapes(meta, specs):
     if isinstance(hist, dict) and et is not None and len(et[0]) == 1:
         e = et[0][0]
         want[_HIST_PREFIX + "weights"] = (e + 1) * m
-        for name in ("train_loss", "train_acc", "test_loss", "test_acc"):
+        for name in _HIST_CURVES:
             want[_HIST_PREFIX + name] = e + 1
     for key, count in want.items():
         if size.get(key, 0) > count:
@@ -700,7 +704,8 @@ def _scalar_ok(name, v):
     rules = {"lr": num and v > 0, "batch_size": type(v) is int and v >= 1,
              "samples": type(v) is int and v >= 0, "forward_passes": type(v) is int and v >= 0,
              "diverged_epoch": v is None or (type(v) is int and v >= 0),
-             "compile_time": num and v >= 0, "method": isinstance(v, str)}
+             "compile_time": num and v >= 0, "method": isinstance(v, str),
+             "l2": num and 0 <= v < float("inf")}
     return rules.get(name, v is None or type(v) in (bool, str, int, float))
 
 
@@ -756,7 +761,7 @@ def _rebuild_history(h, arrays, net):
     if kw["epoch_time"].ndim != 1:
         raise _Bad("history.epoch_time must be 1-d")
     e = len(kw["epoch_time"])
-    for name in ("train_loss", "train_acc", "test_loss", "test_acc"):
+    for name in _HIST_CURVES:
         a = kw.get(name)
         if a is not None and a.shape != (e + 1,):
             raise _Bad(f"history.{name} must have shape ({e + 1},), not {a.shape}")

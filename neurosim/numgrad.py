@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .backends.cpu import scratch
-from .checks import check_positive
+from .checks import check_l2, check_positive
 from .inputs import as_inputs, as_targets, check_net
 from .kernels import probe as K
 from .kernels.neuron import LEAKY_RELU, RELU
@@ -30,7 +30,7 @@ class GradCheck:
         Every weight within ``atol + rtol · max(|analytic|, |numeric|)``.
     eps, rtol, atol : float
     error : float
-        Mean error of the samples at the current weights.
+        Mean error of the samples at the current weights (with the penalty, given ``l2``).
     kinks : list of str
         ReLU / leaky-ReLU neurons whose net input was within ``eps`` of 0 for some
         sample: there the finite difference straddles the kink and is not a derivative,
@@ -81,7 +81,7 @@ class GradCheck:
                 f"max rel err {self.rel_err.max(initial=0):.3g})")
 
 
-def gradcheck(net, X, y, *, eps=1e-6, rtol=1e-5, atol=1e-8, grad_fn=None):
+def gradcheck(net, X, y, *, eps=1e-6, rtol=1e-5, atol=1e-8, grad_fn=None, l2=0.0):
     """Compare every weight's backprop gradient with a central finite difference.
 
     The error is the mean over the samples; both gradients are computed in float64 on a
@@ -104,6 +104,10 @@ def gradcheck(net, X, y, *, eps=1e-6, rtol=1e-5, atol=1e-8, grad_fn=None):
         neurosim's backprop (your own implementation, or a deliberately wrong one).
         ``X`` is (n_samples, n_inputs), ``T`` (n_samples, n_outputs); return the mean
         over the samples of ∂E/∂w in ``net.edge_names`` order.
+    l2 : float
+        Check the penalised gradient: the error gains ``l2/2 · Σ w²`` over the non-bias
+        weights (as ``train(..., l2=...)`` minimises), backprop's gradient ``l2 · w``, and
+        the finite differences are taken of the whole penalised error.
 
     Returns
     -------
@@ -114,6 +118,7 @@ def gradcheck(net, X, y, *, eps=1e-6, rtol=1e-5, atol=1e-8, grad_fn=None):
     eps = check_positive(eps, "eps")
     rtol = check_positive(rtol, "rtol", zero=True)
     atol = check_positive(atol, "atol", zero=True)
+    l2 = check_l2(l2)
     if grad_fn is not None and not callable(grad_fn):
         raise ValueError("grad_fn must be callable")
     c = net.astype(np.float64)
@@ -122,7 +127,7 @@ def gradcheck(net, X, y, *, eps=1e-6, rtol=1e-5, atol=1e-8, grad_fn=None):
     S = scratch(c)
     ana = np.zeros(c.n_edges)
     near = np.zeros(c.n_neurons, dtype=np.int64)
-    E = K.mean_gradient(Xa, T, c.loss, c.topo, c.weights, S, ana, eps, near)
+    E = K.mean_gradient(Xa, T, c.loss, c.topo, c.weights, S, ana, eps, near, l2)
     kinked = np.isin(c.act, (RELU, LEAKY_RELU)) & (near > 0)
     kinks = [c.neuron_names[j] for j in np.flatnonzero(kinked)]
     if grad_fn is not None:
@@ -130,7 +135,7 @@ def gradcheck(net, X, y, *, eps=1e-6, rtol=1e-5, atol=1e-8, grad_fn=None):
         if ana.shape != (c.n_edges,):
             raise ValueError(f"grad_fn must return shape ({c.n_edges},), got {ana.shape}")
     num = np.zeros(c.n_edges)
-    K.numeric_gradient(Xa, T, c.loss, c.topo, c.weights, S, eps, num)
+    K.numeric_gradient(Xa, T, c.loss, c.topo, c.weights, S, eps, num, l2)
     abs_err = np.abs(ana - num)
     scale = np.maximum(np.abs(ana), np.abs(num))
     with np.errstate(invalid="ignore", divide="ignore"):

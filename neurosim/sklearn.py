@@ -53,7 +53,7 @@ class _NeuronNetBase(BaseEstimator):
 
     def __init__(self, hidden_layer_sizes=(16,), activation="relu", lr=0.05, epochs=50,
                  batch_size=1, shuffle=True, init="glorot", scale=0.05, dtype="float64",
-                 network=None, random_state=None):
+                 network=None, random_state=None, alpha=0.0):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.lr = lr
@@ -65,11 +65,13 @@ class _NeuronNetBase(BaseEstimator):
         self.dtype = dtype
         self.network = network
         self.random_state = random_state
+        self.alpha = alpha
 
     # -- settings -------------------------------------------------------------------------
     def _check_params(self):
         """Validate every setting (raising ValueError) before anything is changed."""
         check_lr(self.lr)
+        check_positive(self.alpha, "alpha", zero=True)
         check_int(self.epochs, "epochs", 0)
         check_int(self.batch_size, "batch_size", 1)
         check_bool(self.shuffle, "shuffle")
@@ -116,7 +118,8 @@ class _NeuronNetBase(BaseEstimator):
     def _train(self, net, X, T, epochs, rng):
         self.history_ = train(net, X, T, lr=self.lr, epochs=epochs,
                               batch_size=self.batch_size, shuffle=bool(self.shuffle),
-                              seed=int(rng.randint(2 ** 31 - 1)))
+                              seed=int(rng.randint(2 ** 31 - 1)),
+                              l2=float(self.alpha) / int(self.batch_size))
         self.network_ = net
         self.n_iter_ = getattr(self, "n_iter_", 0) + self.history_.epochs
         self.loss_curve_ = self.history_.train_loss[1:].copy()
@@ -168,6 +171,11 @@ class NeuronNetClassifier(ClassifierMixin, _NeuronNetBase):
         output per class).
     random_state : int, RandomState or None
         Draws the seeds of the initial weights and of the shuffling.
+    alpha : float
+        L2 penalty, scikit-learn's ``MLPClassifier(alpha=...)``: each minibatch's error
+        gains ``alpha / (2 · batch_size) · Σ w²`` over the non-bias weights, as
+        scikit-learn's does, i.e. ``train(..., l2=alpha / batch_size)``; 0 (default) is
+        no penalty. ``loss_curve_`` includes it.
 
     Attributes
     ----------

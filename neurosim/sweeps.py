@@ -21,7 +21,7 @@ import warnings
 import numpy as np
 
 from . import backends, presets
-from .checks import check_bool, check_int, check_lr
+from .checks import check_bool, check_int, check_l2, check_lr
 from .graph import Network
 from .inputs import as_inputs, as_targets
 from .training import train_many
@@ -123,13 +123,13 @@ def _table(name, lr, seed, train_loss, train_acc, test_loss, test_acc, times, di
             "diverged": div}
 
 
-def _share(name, nets, keys, X, y, X_test, y_test, epochs, batch_size, device):
+def _share(name, nets, keys, X, y, X_test, y_test, epochs, batch_size, device, l2=0.0):
     """One train_many call over ``nets`` (one per (lr, seed) in ``keys``): table parts."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)      # divergence is recorded
         h = train_many(nets, X, y, lr=[lr for lr, _ in keys], seed=[s for _, s in keys],
                        epochs=epochs, batch_size=batch_size, X_test=X_test, y_test=y_test,
-                       device=device)
+                       device=device, l2=l2)
     k = len(keys)
     times = np.concatenate([[0.0], np.asarray(h.epoch_time) / k])
     parts = []
@@ -153,7 +153,7 @@ def _bar_label(lrs):
 
 
 def sweep(build, X, y, *, lrs, seeds, epochs, X_test=None, y_test=None, batch_size=1,
-          n_jobs=1, backend=None, progress=False, device="cpu", topology_name=None):
+          n_jobs=1, backend=None, progress=False, device="cpu", topology_name=None, l2=0.0):
     """Train one network per (topology, learning rate, seed); return every epoch's results.
 
     Parameters
@@ -195,6 +195,10 @@ def sweep(build, X, y, *, lrs, seeds, epochs, X_test=None, y_test=None, batch_si
     topology_name : str, optional
         Name of a single topology in the table (default: the preset name, the layer
         sizes joined by ``-``, or the callable's ``__name__``).
+    l2 : float
+        The L2 penalty's lambda of every run (as in :func:`neurosim.train`; >= 0). The
+        losses in the table include the penalty; ``df.attrs["l2"]`` records it. Sweep
+        several values by calling ``sweep`` once per value.
 
     Returns
     -------
@@ -227,6 +231,7 @@ def sweep(build, X, y, *, lrs, seeds, epochs, X_test=None, y_test=None, batch_si
     seeds = _check_values(seeds, "seeds", check_sweep_seed)
     epochs = check_int(epochs, "epochs", 1)
     batch_size = check_int(batch_size, "batch_size", 1)
+    l2 = check_l2(l2)
     n_jobs = _check_n_jobs(n_jobs)
     if backend is not None and not isinstance(backend, str):
         raise ValueError(f"backend must be a joblib backend name or None, got {backend!r}")
@@ -255,17 +260,19 @@ def sweep(build, X, y, *, lrs, seeds, epochs, X_test=None, y_test=None, batch_si
         except ImportError as e:
             raise ValueError(f"device='cuda' is not available: {e}") from None
     parts = _runs(topos, X, y, X_test, y_test, lrs, seeds, epochs, batch_size, n_jobs,
-                  backend, progress, first, device)
+                  backend, progress, first, device, l2)
     df = pd.DataFrame({c: np.concatenate([p[c] for p in parts]) for c in COLUMNS})
     order = {name: k for k, (name, _) in enumerate(topos)}
     df["_t"] = df["topology"].map(order)
     df = df.sort_values(["_t", "lr", "seed", "epoch"], kind="stable").drop(columns="_t")
     df = df.reset_index(drop=True)
-    return df.astype({"lr": float, "seed": int, "epoch": int, "diverged": bool})
+    df = df.astype({"lr": float, "seed": int, "epoch": int, "diverged": bool})
+    df.attrs["l2"] = l2
+    return df
 
 
 def _runs(topos, X, y, X_test, y_test, lrs, seeds, epochs, batch_size, n_jobs, backend,
-          progress, first, device):
+          progress, first, device, l2=0.0):
     """Every run: the runs of one topology as many-networks calls (``train_many``), on
     CUDA one call, on the CPU one per joblib worker (a share of the runs each)."""
     import joblib
@@ -299,10 +306,11 @@ def _runs(topos, X, y, X_test, y_test, lrs, seeds, epochs, batch_size, n_jobs, b
         try:
             if workers == 1:
                 results = (_share(name, nets, ks, X, y, X_test, y_test, epochs, batch_size,
-                                  device) for name, nets, ks in jobs)
+                                  device, l2) for name, nets, ks in jobs)
             else:
                 results = parallel(joblib.delayed(_share)(name, nets, ks, X, y, X_test,
-                                                          y_test, epochs, batch_size, device)
+                                                          y_test, epochs, batch_size, device,
+                                                          l2)
                                    for name, nets, ks in jobs)
             for res in results:
                 parts.extend(res)

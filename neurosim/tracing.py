@@ -28,8 +28,8 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from . import ops
-from .backends.cpu import scratch
-from .checks import check_lr
+from .backends.cpu import scratch, sum_sq
+from .checks import check_l2, check_lr
 from .inputs import as_inputs, as_targets, check_net
 from .kernels import probe as K
 from .kernels.cpu import output_deltas
@@ -58,7 +58,7 @@ def fmt(v, digits=4, ascii=False):
 
 _ASCII = (("−", "-"), ("·", "*"), ("δ", "d"), ("′", "'"), ("η", "lr"), ("←", "<-"),
           ("×", "x"), ("½", "1/2"), ("²", "^2"), ("Σ", "sum"), ("∂", "d"), ("≈", "~"),
-          ("—", "-"), ("→", "->"))
+          ("—", "-"), ("→", "->"), ("λ", "l2"))
 
 
 class _Notation:
@@ -74,6 +74,7 @@ class _Notation:
         self.minus = "-" if ascii else "−"
         self.arrow = "<-" if ascii else "←"
         self.eta = "lr" if ascii else "η"
+        self.lam = "l2" if ascii else "λ"
         self.prime = "'" if ascii else "′"
         self.times = "x" if ascii else "×"
 
@@ -149,6 +150,9 @@ class Update:
     lr: float
     gradient: float
     new_weight: float
+    penalty: float = 0.0
+    """The L2 penalty's part of the gradient, ``l2 · weight`` (0 for a bias edge or
+    without a penalty); ``new = weight − lr · (gradient + penalty)``."""
 
 
 @dataclass(frozen=True)
@@ -307,11 +311,15 @@ class Trace:
         η used in the update lines.
     """
 
-    def __init__(self, net, x, t, lr):
+    def __init__(self, net, x, t, lr, l2=0.0):
         self.net = net
         self.x = x
         self.target = t
         self.lr = lr
+        self.l2 = l2
+        #: The L2 penalty l2/2 · Σ w² over the non-bias weights (0 without one); the
+        #: error minimised is ``error + penalty``.
+        self.penalty = 0.5 * l2 * sum_sq(net) if l2 else 0.0
         ops.forward(net, x)
         self.error = float(ops.backward(net, t))
         self.z = net.z.copy()
@@ -356,10 +364,11 @@ class Trace:
         sl = self._slope(j)
         for e in net.incoming(name):
             s = int(net.src[e])
-            ups.append(Update(net.edge_names[e], float(net.weights[e]), names[s],
-                              float(self.outs[s]), sl, float(self.deltas[j]), self.lr,
-                              float(self.grad[e]),
-                              float(net.weights[e] - self.lr * self.grad[e])))
+            w = float(net.weights[e])
+            pen = self.l2 * w if s != net.bias else 0.0
+            ups.append(Update(net.edge_names[e], w, names[s], float(self.outs[s]), sl,
+                              float(self.deltas[j]), self.lr, float(self.grad[e]),
+                              w - self.lr * (float(self.grad[e]) + pen), pen))
         target = None
         if net.is_output[j]:
             k = int(np.flatnonzero(net.output_idx == j)[0])
@@ -409,8 +418,14 @@ class Trace:
         loss = {"quadratic": "quadratic cost E = ½Σ(o − t)²",
                 "bce": "binary cross-entropy E = −Σ[t·log o + (1 − t)·log(1 − o)]",
                 "softmax_ce": "softmax cross-entropy E = −Σ t·log softmax(o)"}[net.loss_name]
-        return N.text(f"sample {xs}; targets {ts}; {loss} = {N.val(self.error)}; "
+        head = N.text(f"sample {xs}; targets {ts}; {loss} = {N.val(self.error)}; "
                       f"η = {N.val(self.lr)}")
+        if self.l2:
+            head += N.text(f"\nL2 penalty λ/2·Σw² (non-bias weights) = {N.val(self.l2)}/2·"
+                           f"{N.val(sum_sq(net))} = {N.val(self.penalty)}, λ = "
+                           f"{N.val(self.l2)}; error minimised = {N.val(self.error)} + "
+                           f"{N.val(self.penalty)} = {N.val(self.error + self.penalty)}")
+        return head
 
     # -- softmax networks: the output layer at a glance (Fig 14-1) -----------------------
     def softmax(self):
@@ -550,10 +565,14 @@ class Trace:
             for u in tr.updates:
                 w = N.w(u.source, name)
                 fpn = "" if net.act[j] == IDENTITY else f"{N.dot}{N.num(u.slope)}"
-                lines.append(f"    {w} {N.arrow} {w} {N.minus} {N.eta}{N.dot}{N.o(u.source)}"
-                             f"{fp}{N.dot}{d} = {N.val(u.weight)} {N.minus} "
-                             f"{N.num(self.lr)}{N.dot}{N.num(u.source_output)}{fpn}{N.dot}"
-                             f"{N.num(u.delta)} = {N.val(u.new_weight)}")
+                sym = f"{N.o(u.source)}{fp}{N.dot}{d}"
+                num = f"{N.num(u.source_output)}{fpn}{N.dot}{N.num(u.delta)}"
+                if self.l2 and u.source != net.bias_name:       # the penalty's l2 * w
+                    sym = f"({sym} + {N.lam}{N.dot}{w})"
+                    num = f"({num} + {N.num(self.l2)}{N.dot}{N.num(u.weight)})"
+                lines.append(f"    {w} {N.arrow} {w} {N.minus} {N.eta}{N.dot}{sym} = "
+                             f"{N.val(u.weight)} {N.minus} {N.num(self.lr)}{N.dot}{num} = "
+                             f"{N.val(u.new_weight)}")
         return "\n".join(lines)
 
     def __str__(self):
@@ -698,7 +717,7 @@ def _neuron_index(net, name):
     return net.index[name]
 
 
-def trace(net, x, y, *, lr=0.1):
+def trace(net, x, y, *, lr=0.1, l2=0.0):
     """Run one sample forward and backward, without changing any weight.
 
     Parameters
@@ -712,6 +731,10 @@ def trace(net, x, y, *, lr=0.1):
         Its target: one value per output (a class label for ``softmax_ce``).
     lr : float
         η shown in the update lines (> 0).
+    l2 : float
+        λ of an L2 penalty (as in ``train(..., l2=...)``): the header shows the penalty
+        λ/2·Σw² over the non-bias weights, and each non-bias update line reads
+        ``AC ← AC − η·(Ao·Cδ + λ·AC)`` with the numbers.
 
     Returns
     -------
@@ -725,8 +748,9 @@ def trace(net, x, y, *, lr=0.1):
     """
     check_net(net)
     lr = check_lr(lr)
+    l2 = check_l2(l2)
     xa = as_inputs(net, x, "x")
     if xa.shape[0] != 1:
         raise ValueError(f"trace takes one sample, got {xa.shape[0]}")
     t = as_targets(net, y, 1, "y")[0]
-    return Trace(net.copy(), xa[0].copy(), t.copy(), lr)
+    return Trace(net.copy(), xa[0].copy(), t.copy(), lr, l2)

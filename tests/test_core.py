@@ -185,7 +185,7 @@ def test_zero_learning_rate_changes_nothing():
     T = np.ascontiguousarray(d.y_train[:, None])
     w0 = net.weights.copy()
     S = ns.backends.cpu.scratch(net)
-    cpu.train_epoch(X, T, np.arange(len(X)), 0.0, 1, False, net.loss, net.topo, net.weights,
+    cpu.train_epoch(X, T, np.arange(len(X)), 0.0, 0.0, 1, False, net.loss, net.topo, net.weights,
                     S, np.zeros(net.n_edges), ns.backends.cpu.no_record(net))
     np.testing.assert_array_equal(net.weights, w0)
 

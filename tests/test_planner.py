@@ -16,8 +16,9 @@ from reference import ACTS, LOSSES, random_dag, random_targets, sgd
 
 def _both(net, X, T, perm, lr, skip):
     w1, w2 = net.weights.copy(), net.weights.copy()
-    r1 = K.train_epoch(X, T, perm, net.dtype.type(lr), 1, skip, net.loss, net.topo, w1,
-                       cpu.scratch(net), np.zeros(net.n_edges, net.dtype), cpu.no_record(net))
+    r1 = K.train_epoch(X, T, perm, net.dtype.type(lr), net.dtype.type(0), 1, skip, net.loss,
+                       net.topo, w1, cpu.scratch(net), np.zeros(net.n_edges, net.dtype),
+                       cpu.no_record(net))
     r2 = planner.epoch_kernel(net)(X, T, perm, net.dtype.type(lr), skip, w2)
     return (w1, r1), (w2, r2)
 

@@ -14,6 +14,7 @@ from ..kernels import cpu as K
 from ..kernels import planner
 
 __all__ = ["usable", "device_name", "kernel_source", "forward", "backward", "gradient",
+           "sum_sq", "decays",
            "update", "predict",
            "evaluate", "Trainer", "ManyTrainer", "scratch", "no_record"]
 
@@ -116,6 +117,22 @@ def evaluate(net, X, T):
     return tot / n, right / n
 
 
+def sum_sq(net, w=None):
+    """Sum of the squares of the non-bias weights (``net.weights`` unless ``w``), in edge
+    order in float64, as every kernel sums it: the L2 penalty is ``l2 / 2`` times it."""
+    w = net.weights if w is None else np.ascontiguousarray(w, dtype=net.dtype)
+    return float(K.sum_sq(w, net.topo[10], net.topo[0]))
+
+
+def decays(net, lrs, l2):
+    """Per-network ``lr * l2`` in the network's dtype (the kernels' ``decay``), the
+    product rounded once, as :class:`Trainer` rounds it."""
+    lrs = np.asarray(lrs, dtype=net.dtype)
+    if l2 is None:
+        return np.zeros_like(lrs)
+    return np.ascontiguousarray(lrs * np.broadcast_to(np.asarray(l2, net.dtype), lrs.shape))
+
+
 # ---------------------------------------------------------------------------------------
 # training one network
 class Trainer:
@@ -127,8 +144,9 @@ class Trainer:
     (:meth:`records`), by the same epoch body compiled with recording on.
     """
 
-    def __init__(self, net, X, T, batch_size=1, watch=None, epochs=0):
+    def __init__(self, net, X, T, batch_size=1, watch=None, epochs=0, l2=0.0):
         self.net, self.X, self.T, self.batch = net, X, T, int(batch_size)
+        self.l2 = net.dtype.type(l2)
         self.S = scratch(net)
         self.grad = np.zeros(net.n_edges, dtype=net.dtype)
         self.epochs_done = 0
@@ -136,7 +154,8 @@ class Trainer:
         if watch is None:
             self.kernel, self.watch = K.train_epoch, None
             self.rec = no_record(net)
-            if self.batch == 1 and planner.fits(net, steps=epochs * X.shape[0]):
+            if (self.batch == 1 and self.l2 == 0
+                    and planner.fits(net, steps=epochs * X.shape[0])):
                 self.planned = planner.epoch_kernel(net)
         else:
             n, k = X.shape[0], len(watch)
@@ -148,14 +167,15 @@ class Trainer:
             self.rec = (self.watch, np.zeros((0, k), net.dtype), np.zeros((0, k), net.dtype),
                         np.zeros(0, net.dtype))
         t0 = time.perf_counter()
-        self._run(np.zeros(0, np.int64), net.dtype.type(0.0), False, self.rec)
+        zero = net.dtype.type(0.0)
+        self._run(np.zeros(0, np.int64), zero, zero, False, self.rec)
         self.compile_time = time.perf_counter() - t0
 
-    def _run(self, perm, lr, skip_zero, rec):
+    def _run(self, perm, lr, decay, skip_zero, rec):
         net = self.net
         if self.planned is not None:
             return self.planned(self.X, self.T, perm, lr, skip_zero, net.weights)
-        return self.kernel(self.X, self.T, perm, lr, self.batch, skip_zero, net.loss,
+        return self.kernel(self.X, self.T, perm, lr, decay, self.batch, skip_zero, net.loss,
                            net.topo, net.weights, self.S, self.grad, rec)
 
     def epoch(self, perm, lr, skip_zero=False):
@@ -166,6 +186,7 @@ class Trainer:
         the errors seen), with the same results, so Python sees a Ctrl-C within a second."""
         perm = np.ascontiguousarray(perm, dtype=np.int64)
         lr = self.net.dtype.type(lr)
+        decay = lr * self.l2          # in the network's dtype, as train_many computes it
         rec = self.rec
         if self.watch is not None:
             e = self.epochs_done
@@ -175,12 +196,12 @@ class Trainer:
         n = perm.shape[0]
         piece = self._piece(skip_zero)
         if piece >= n:
-            return self._run(perm, lr, bool(skip_zero), rec)
+            return self._run(perm, lr, decay, bool(skip_zero), rec)
         total, updates = 0.0, 0
         for a in range(0, n, piece):
             r = rec if self.watch is None else tuple(x[a:a + piece] if x.ndim and i else x
                                                     for i, x in enumerate(rec))
-            t, u = self._run(perm[a:a + piece], lr, bool(skip_zero), r)
+            t, u = self._run(perm[a:a + piece], lr, decay, bool(skip_zero), r)
             total += t
             updates += u
         return total, updates
@@ -214,12 +235,13 @@ class ManyTrainer:
     """
 
     def __init__(self, net, X, T, W0, lrs, batch_size, sets, keep_weights=False, epochs=0,
-                 threads=None):
+                 threads=None, l2=None):
         from ..kernels import many as KM
         self.KM, self.net, self.X, self.T = KM, net, X, T
         self.k = k = W0.shape[0]
         self.W = np.ascontiguousarray(W0.T)
         self.lrs = np.ascontiguousarray(lrs, dtype=net.dtype)
+        self.decays = decays(net, self.lrs, l2)
         self.batch = int(batch_size)
         threads = threads or os.cpu_count() or 1
         self.chunk = max(1, min(64, -(-k // threads)))
@@ -233,6 +255,8 @@ class ManyTrainer:
         rows = epochs + 1
         self.loss_tr, self.acc_tr = np.zeros((k, rows)), np.zeros((k, rows))
         self.loss_te, self.acc_te = np.zeros((k, rows)), np.zeros((k, rows))
+        self.sq = np.zeros((k, rows))
+        self.sq[:, 0] = [sum_sq(net, w) for w in W0]
         self.snaps = np.zeros((rows if keep_weights else 0, k, net.n_edges), net.dtype)
         if keep_weights:
             self.snaps[0] = W0
@@ -261,10 +285,10 @@ class ManyTrainer:
 
     def _train(self, perms, first, epochs, skip_zero, lo=0, hi=0):
         net = self.net
-        self.KM.train_many(self.X, self.T, perms, self.lrs, self.batch, bool(skip_zero),
-                           net.loss, net.topo, self.W, first, epochs, self.chunk, lo, hi,
-                           self.Xt, self.Tt, self.stopped, self.loss_tr, self.acc_tr,
-                           self.loss_te, self.acc_te, self.snaps)
+        self.KM.train_many(self.X, self.T, perms, self.lrs, self.decays, self.batch,
+                           bool(skip_zero), net.loss, net.topo, self.W, first, epochs,
+                           self.chunk, lo, hi, self.Xt, self.Tt, self.stopped, self.loss_tr,
+                           self.acc_tr, self.loss_te, self.acc_te, self.sq, self.snaps)
 
     def run(self, perms, first, skip_zero=False):
         """Epochs ``first+1 .. first+len(perms[0])``; network i visits the samples of each

@@ -320,10 +320,11 @@ class Trainer:
     batch_size : int
     """
 
-    def __init__(self, net, X, T, batch_size=1):
+    def __init__(self, net, X, T, batch_size=1, l2=0.0):
         self.net = net
         self.t = _topology(net)
         self.batch = int(batch_size)
+        self.l2 = net.dtype.type(l2)
         self.n_samples = X.shape[0]
         self.X = nbcuda.to_device(np.ascontiguousarray(X, dtype=net.dtype))
         self.T = nbcuda.to_device(np.ascontiguousarray(T, dtype=net.dtype))
@@ -346,10 +347,11 @@ class Trainer:
             if mode.startswith("block"):
                 Zn, On, Dn, Gn, GRAD, totals, upd = _block_scratch(t, 1)
                 K.train_epoch[1, 1](
-                    self.X, self.T, empty, nbcuda.to_device(np.array([lr0])), self.batch,
-                    False, t.loss, t.n_in, t.act, t.is_out, t.outputs, t.run_ptr, t.run_edge,
-                    t.run_src, t.run_len, t.out_ptr, t.out_edge, t.src, t.dst, t.d_lvl_ptr,
-                    t.d_lvl_node, W, Zn, On, Dn, Gn, GRAD, totals, upd)
+                    self.X, self.T, empty, nbcuda.to_device(np.array([lr0])),
+                    nbcuda.to_device(np.array([lr0])), self.batch, False, t.loss, t.n_in,
+                    t.act, t.is_out, t.outputs, t.run_ptr, t.run_edge, t.run_src, t.run_len,
+                    t.out_ptr, t.out_edge, t.src, t.dst, t.d_lvl_ptr, t.d_lvl_node, W, Zn, On,
+                    Dn, Gn, GRAD, totals, upd)
                 continue
             Z, OUT, DELTA, G = (nbcuda.to_device(np.zeros((t.n, 1), dtype=net.dtype))
                                 for _ in range(4))
@@ -360,9 +362,9 @@ class Trainer:
                                  G, E, False)
             K.backward[1, 1](*t.bwd(), w, Z, OUT, DELTA, G, t.d_lvl_node, 0, 0, 0, True)
             if mode == "sgd-levels":
-                K.sgd_update[1, 1](t.src, t.dst, OUT, G, w, lr0, E, 0, False)
+                K.sgd_update[1, 1](t.src, t.dst, OUT, G, w, lr0, lr0, t.n_in, E, 0, False)
             else:
-                K.batch_update[1, 1](t.src, t.dst, OUT, G, w, 0.0, 0)
+                K.batch_update[1, 1](t.src, t.dst, OUT, G, w, 0.0, lr0, t.n_in, 0)
         nbcuda.synchronize()
 
     def _mode(self, skip_zero):
@@ -383,6 +385,7 @@ class Trainer:
         t, net = self.t, self.net
         self.mode = mode = self._mode(skip_zero)
         lr_t = net.dtype.type(lr)
+        dec = lr_t * self.l2               # as the CPU rounds it
         d_perm = nbcuda.to_device(np.ascontiguousarray(perm, dtype=np.int64)[None, :])
         if mode.startswith("block"):
             if self._block is None:
@@ -390,7 +393,8 @@ class Trainer:
             Zn, On, Dn, Gn, GRAD, totals, upd = self._block
             lrs = nbcuda.to_device(np.array([lr_t]))
             K.train_epoch[1, _block_threads(t)](
-                self.X, self.T, d_perm, lrs, self.batch, bool(skip_zero), t.loss, t.n_in,
+                self.X, self.T, d_perm, lrs, nbcuda.to_device(np.array([dec])), self.batch,
+                bool(skip_zero), t.loss, t.n_in,
                 t.act, t.is_out, t.outputs, t.run_ptr, t.run_edge, t.run_src, t.run_len,
                 t.out_ptr, t.out_edge, t.src, t.dst, t.d_lvl_ptr, t.d_lvl_node, self.W, Zn,
                 On, Dn, Gn, GRAD, totals, upd)
@@ -406,14 +410,14 @@ class Trainer:
             if mode == "sgd-levels":
                 for s in range(self.n_samples):
                     self._sample_pass(rows, s, 1, w, Z, OUT, DELTA, G, E, bool(skip_zero))
-                    K.sgd_update[_grid(t.m)](t.src, t.dst, OUT, G, w, lr_t, E, s,
-                                             bool(skip_zero))
+                    K.sgd_update[_grid(t.m)](t.src, t.dst, OUT, G, w, lr_t, dec, t.n_in, E,
+                                             s, bool(skip_zero))
             else:
                 for start in range(0, self.n_samples, self.batch):
                     nb = min(self.batch, self.n_samples - start)
                     self._sample_pass(rows, start, nb, w, Z, OUT, DELTA, G, E, False)
                     K.batch_update[_grid(t.m)](t.src, t.dst, OUT, G, w, float(lr_t) / nb,
-                                               nb)
+                                               dec, t.n_in, nb)
         nbcuda.synchronize()
 
     def _sample_pass(self, rows, start, nb, w, Z, OUT, DELTA, G, E, want_E):
@@ -463,7 +467,8 @@ class ManyTrainer:
         Data sets :meth:`evaluate` runs on (training set first).
     """
 
-    def __init__(self, net, X, T, W0, lrs, batch_size, sets):
+    def __init__(self, net, X, T, W0, lrs, batch_size, sets, l2=None):
+        from .cpu import decays
         self.t = t = _topology(net)
         self.k = k = W0.shape[0]
         self.n = X.shape[0]
@@ -471,6 +476,7 @@ class ManyTrainer:
         d = nbcuda.to_device
         self.dX, self.dT = d(X), d(T)
         self.dW, self.dlr = d(np.ascontiguousarray(W0)), d(np.ascontiguousarray(lrs))
+        self.ddec = d(decays(net, lrs, l2))
         self.scratch = _block_scratch(t, k)
         self.blocks = max(1, min(k, int(config.MAX_BLOCKS)))
         self.threads = _block_threads(t)
@@ -497,7 +503,8 @@ class ManyTrainer:
         Zn, On, Dn, Gn, GRAD, totals, upd = self.scratch
         dperm = nbcuda.to_device(np.ascontiguousarray(perms, dtype=np.int64))
         K.train_epoch[self.blocks, self.threads](
-            self.dX, self.dT, dperm, self.dlr, self.batch, bool(skip_zero), t.loss, t.n_in,
+            self.dX, self.dT, dperm, self.dlr, self.ddec, self.batch, bool(skip_zero), t.loss,
+            t.n_in,
             t.act, t.is_out, t.outputs, t.run_ptr, t.run_edge, t.run_src, t.run_len,
             t.out_ptr, t.out_edge, t.src, t.dst, t.d_lvl_ptr, t.d_lvl_node, self.dW, Zn, On,
             Dn, Gn, GRAD, totals, upd)

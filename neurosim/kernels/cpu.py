@@ -380,11 +380,46 @@ def _backward_grouped(lr, topo, w, z, out, delta, dedz, start, rows):
 
 
 @njit(cache=True, inline="always", error_model="numpy")
-def apply_grad(w, grad, scale):
-    """End of a minibatch: ``w -= scale * grad`` and ``grad`` back to 0."""
+def apply_grad(w, grad, scale, decay, src, bias):
+    """End of a minibatch: ``w -= scale * grad`` and ``grad`` back to 0; with an L2
+    penalty (``decay = lr * l2`` != 0) every weight but the biases' then loses
+    ``decay * w`` (w as it was before this step)."""
+    if decay == 0.0:
+        for e in range(w.shape[0]):
+            w[e] -= scale * grad[e]
+            grad[e] = 0.0
+        return
     for e in range(w.shape[0]):
-        w[e] -= scale * grad[e]
+        wo = w[e]
+        w1 = wo - scale * grad[e]
+        w[e] = w1 - decay * wo if src[e] != bias else w1
         grad[e] = 0.0
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def decay_share(w, src, bias, decay, p):
+    """``p_e = decay * w_e`` (``decay = lr * l2``) for every weight but the biases' (0
+    there): the L2 penalty's part of a per-sample step, from the weights before it."""
+    for e in range(w.shape[0]):
+        p[e] = decay * w[e] if src[e] != bias else 0.0
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def take_share(w, p):
+    """``w -= p`` after the step's data part: AC <- (AC - lr Ao Cd) - lr l2 AC."""
+    for e in range(w.shape[0]):
+        w[e] -= p[e]
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def sum_sq(w, src, bias):
+    """Sum of the squares of the weights but the biases', in edge order, in float64
+    (the L2 penalty is ``l2 / 2`` times it)."""
+    s = 0.0
+    for e in range(w.shape[0]):
+        if src[e] != bias:
+            s += np.float64(w[e]) * np.float64(w[e])
+    return s
 
 
 @njit(cache=True, inline="always", error_model="numpy")
@@ -395,9 +430,10 @@ def _record(s, watch, out, delta, rec_out, rec_delta, is_out, backward_ran):
 
 
 @njit(cache=True, inline="always", error_model="numpy")
-def _sgd_body(X, T, perm, lr, skip_zero, loss, topo, w, S, rec, record):
+def _sgd_body(X, T, perm, lr, decay, skip_zero, loss, topo, w, S, rec, record):
     """Per-sample SGD over ``X[perm]`` (forward, deltas, update, next sample), four rows of
-    a dense group at a time; with ``record`` (a compile-time flag) the watched neurons'
+    a dense group at a time; ``decay = lr * l2`` != 0 adds the L2 penalty's part to every
+    non-bias weight's step; with ``record`` (a compile-time flag) the watched neurons'
     outputs and deltas and each step's error go into ``rec``. Returns (sum of E, updates)."""
     z, out, delta, dedz = S
     watch, rec_out, rec_delta, rec_err = rec
@@ -405,6 +441,9 @@ def _sgd_body(X, T, perm, lr, skip_zero, loss, topo, w, S, rec, record):
     want_E = skip_zero or record or loss != BCE
     start = _groups(topo[0], topo[4], topo[6], topo[7])
     rows = np.empty(topo[1].shape[0], np.int64)
+    penal = decay != 0.0
+    p = np.empty(w.shape[0] if penal else 0, w.dtype)
+    src, bias = topo[10], topo[0]
     total = 0.0
     updates = 0
     for s in range(perm.shape[0]):
@@ -418,7 +457,11 @@ def _sgd_body(X, T, perm, lr, skip_zero, loss, topo, w, S, rec, record):
             if record:
                 _record(s, watch, out, delta, rec_out, rec_delta, is_out, False)
             continue
+        if penal:
+            decay_share(w, src, bias, decay, p)
         _backward_grouped(lr, topo, w, z, out, delta, dedz, start, rows)
+        if penal:
+            take_share(w, p)
         updates += 1
         if record:
             _record(s, watch, out, delta, rec_out, rec_delta, is_out, True)
@@ -426,13 +469,16 @@ def _sgd_body(X, T, perm, lr, skip_zero, loss, topo, w, S, rec, record):
 
 
 @njit(cache=True, inline="always", error_model="numpy")
-def _minibatch_body(X, T, perm, lr, batch, skip_zero, loss, topo, w, S, grad, rec, record):
+def _minibatch_body(X, T, perm, lr, decay, batch, skip_zero, loss, topo, w, S, grad, rec,
+                    record):
     """Minibatch SGD over ``X[perm]``: gradients summed over ``batch`` samples, then
-    ``w -= lr * grad / batch``; ``record`` as in :func:`_sgd_body`."""
+    ``w -= lr * grad / batch`` (and ``decay * w`` off the non-bias weights);
+    ``record`` as in :func:`_sgd_body`."""
     z, out, delta, dedz = S
     watch, rec_out, rec_delta, rec_err = rec
     is_out = topo[2]
     want_E = skip_zero or record or loss != BCE
+    src, bias = topo[10], topo[0]
     for e in range(w.shape[0]):
         grad[e] = 0.0
     total = 0.0
@@ -454,17 +500,17 @@ def _minibatch_body(X, T, perm, lr, batch, skip_zero, loss, topo, w, S, grad, re
             _record(s, watch, out, delta, rec_out, rec_delta, is_out, True)
         nb += 1
         if nb == batch:
-            apply_grad(w, grad, lr / nb)
+            apply_grad(w, grad, lr / nb, decay, src, bias)
             nb = 0
             updates += 1
     if nb > 0:
-        apply_grad(w, grad, lr / nb)
+        apply_grad(w, grad, lr / nb, decay, src, bias)
         updates += 1
     return total, updates
 
 
 @njit(cache=True, error_model="numpy", nogil=True)
-def train_epoch(X, T, perm, lr, batch, skip_zero, loss, topo, w, S, grad, rec):
+def train_epoch(X, T, perm, lr, decay, batch, skip_zero, loss, topo, w, S, grad, rec):
     """One epoch of SGD over the samples ``X[perm]``; returns (sum of E, updates made).
 
     The sum of E is the running error during the epoch (error before each sample's
@@ -473,24 +519,28 @@ def train_epoch(X, T, perm, lr, batch, skip_zero, loss, topo, w, S, grad, rec):
     ``batch == 1``: per-sample SGD as in the chapter (forward, deltas, update, next
     sample). ``batch > 1``: gradients summed over ``batch`` samples, then
     ``w -= lr * grad / batch``. ``skip_zero``: no update for a sample whose error is 0.
+    ``decay = lr * l2``: the L2 penalty ``l2/2 * sum w^2`` over the non-bias weights adds
+    ``l2 * w`` to each one's gradient, so every step takes ``decay * w`` (w before the
+    step) off it as well -- after the data part, ``w <- (w - lr o d) - decay w``; 0: no
+    penalty (not one operation more). The sum of E is the data term alone.
     ``rec`` is unused here (see :func:`record_epoch`).
     """
     if batch == 1:
-        return _sgd_body(X, T, perm, lr, skip_zero, loss, topo, w, S, rec, False)
-    return _minibatch_body(X, T, perm, lr, batch, skip_zero, loss, topo, w, S, grad, rec,
-                           False)
+        return _sgd_body(X, T, perm, lr, decay, skip_zero, loss, topo, w, S, rec, False)
+    return _minibatch_body(X, T, perm, lr, decay, batch, skip_zero, loss, topo, w, S, grad,
+                           rec, False)
 
 
 @njit(cache=True, error_model="numpy", nogil=True)
-def record_epoch(X, T, perm, lr, batch, skip_zero, loss, topo, w, S, grad, rec):
+def record_epoch(X, T, perm, lr, decay, batch, skip_zero, loss, topo, w, S, grad, rec):
     """:func:`train_epoch` compiled from the same bodies with recording on: at every sample
     step ``s`` the output and delta of the neurons ``rec[0]`` (before that step's weight
     change) go into ``rec[1][s]``, ``rec[2][s]``, and the sample's error into ``rec[3][s]``
     (deltas of a skipped zero-error step are 0, the backward pass not being run)."""
     if batch == 1:
-        return _sgd_body(X, T, perm, lr, skip_zero, loss, topo, w, S, rec, True)
-    return _minibatch_body(X, T, perm, lr, batch, skip_zero, loss, topo, w, S, grad, rec,
-                           True)
+        return _sgd_body(X, T, perm, lr, decay, skip_zero, loss, topo, w, S, rec, True)
+    return _minibatch_body(X, T, perm, lr, decay, batch, skip_zero, loss, topo, w, S, grad,
+                           rec, True)
 
 
 @njit(cache=True, error_model="numpy", nogil=True)

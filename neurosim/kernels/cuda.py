@@ -176,24 +176,28 @@ def update(src, dst, out, g, w, lr):
 # ---------------------------------------------------------------------------------------
 # training steps launched per sample / per minibatch (wide nets)
 @cuda.jit
-def sgd_update(src, dst, OUT, G, w, lr, E, pos, skip_zero):
+def sgd_update(src, dst, OUT, G, w, lr, decay, bias, E, pos, skip_zero):
     """Per-sample SGD step of sample column 0, a thread per edge, in the order of
-    ``cpu._backward_update``: ``w_ij -= (lr g_j) o_i`` where g_j != 0. With ``skip_zero`` no
-    edge changes when the sample's error ``E[pos]`` is 0 (read on the device)."""
+    ``cpu._backward_update``: ``w_ij -= (lr g_j) o_i`` where g_j != 0, then (``decay = lr *
+    l2`` != 0, non-bias edges) ``w_ij -= decay * w_ij`` of the weight before the step. With
+    ``skip_zero`` no edge changes when the sample's error ``E[pos]`` is 0 (read on the
+    device)."""
     if skip_zero and E[pos] == 0.0:
         return
     t0 = cuda.grid(1)
     stride = cuda.gridsize(1)
     for e in range(t0, src.shape[0], stride):
         gj = G[dst[e], 0]
-        if gj != 0.0:
-            w[e] -= (lr * gj) * OUT[src[e], 0]
+        wo = w[e]
+        w1 = wo - (lr * gj) * OUT[src[e], 0] if gj != 0.0 else wo
+        w[e] = w1 - decay * wo if decay != 0.0 and src[e] != bias else w1
 
 
 @cuda.jit
-def batch_update(src, dst, OUT, G, w, scale, nb):
+def batch_update(src, dst, OUT, G, w, scale, decay, bias, nb):
     """Minibatch step, a thread per edge: the gradient summed over the ``nb`` samples in
-    order (terms with g_j == 0 skipped, as on the CPU), then ``w -= scale * sum``."""
+    order (terms with g_j == 0 skipped, as on the CPU), then ``w -= scale * sum`` and the
+    penalty's part as ``cpu.apply_grad`` takes it."""
     t0 = cuda.grid(1)
     stride = cuda.gridsize(1)
     for e in range(t0, src.shape[0], stride):
@@ -204,7 +208,9 @@ def batch_update(src, dst, OUT, G, w, scale, nb):
             gj = G[j, b]
             if gj != 0.0:
                 acc += OUT[i, b] * gj
-        w[e] -= scale * acc
+        wo = w[e]
+        w1 = wo - scale * acc
+        w[e] = w1 - decay * wo if decay != 0.0 and i != bias else w1
 
 
 # ---------------------------------------------------------------------------------------
@@ -227,12 +233,13 @@ def _block_forward(x, n_in, act, run_ptr, run_edge, run_src, run_len, lvl_ptr, l
 
 
 @cuda.jit
-def train_epoch(X, T, perms, lrs, batch, skip_zero, loss, n_in, act, is_out, outputs,
+def train_epoch(X, T, perms, lrs, decays, batch, skip_zero, loss, n_in, act, is_out, outputs,
                 run_ptr, run_edge, run_src, run_len, out_ptr, out_edge, src, dst, lvl_ptr,
                 lvl_node, W, Zn, On, Dn, Gn, GRAD, totals, updates):
     """One epoch of SGD for every network, one block per network, a single launch.
 
-    Network ``k`` (weights ``W[k]``, learning rate ``lrs[k]``) sees the samples
+    Network ``k`` (weights ``W[k]``, learning rate ``lrs[k]``, ``decays[k] = lrs[k] * l2``
+    the L2 penalty's part, 0 for none) sees the samples
     ``X[perms[k % len(perms)]]`` and does exactly what ``cpu.train_epoch`` does: per-sample
     SGD (``batch == 1``) or minibatches of ``batch`` samples, ``skip_zero`` skipping samples
     whose error is 0. Within a sample the block's threads take the neurons of one level
@@ -257,6 +264,7 @@ def train_epoch(X, T, perms, lrs, batch, skip_zero, loss, n_in, act, is_out, out
         grad = GRAD[net]
         order = perms[net % perms.shape[0]]
         lr = lrs[net]
+        dec = decays[net]
         total = 0.0
         upd = 0
         nb = 0
@@ -289,8 +297,9 @@ def train_epoch(X, T, perms, lrs, batch, skip_zero, loss, n_in, act, is_out, out
             if fused:
                 for e in range(tid, m, nt):
                     gj = g[dst[e]]
-                    if gj != 0.0:
-                        w[e] -= (lr * gj) * out[src[e]]
+                    wo = w[e]
+                    w1 = wo - (lr * gj) * out[src[e]] if gj != 0.0 else wo
+                    w[e] = w1 - dec * wo if dec != 0.0 and src[e] != n_in else w1
                 upd += 1
             else:
                 for e in range(tid, m, nt):
@@ -301,7 +310,9 @@ def train_epoch(X, T, perms, lrs, batch, skip_zero, loss, n_in, act, is_out, out
                 if nb == batch:
                     scale = lr / nb
                     for e in range(tid, m, nt):
-                        w[e] -= scale * grad[e]
+                        wo = w[e]
+                        w1 = wo - scale * grad[e]
+                        w[e] = w1 - dec * wo if dec != 0.0 and src[e] != n_in else w1
                         grad[e] = 0.0
                     nb = 0
                     upd += 1
@@ -309,7 +320,9 @@ def train_epoch(X, T, perms, lrs, batch, skip_zero, loss, n_in, act, is_out, out
         if not fused and nb > 0:
             scale = lr / nb
             for e in range(tid, m, nt):
-                w[e] -= scale * grad[e]
+                wo = w[e]
+                w1 = wo - scale * grad[e]
+                w[e] = w1 - dec * wo if dec != 0.0 and src[e] != n_in else w1
                 grad[e] = 0.0
             upd += 1
         if tid == 0:

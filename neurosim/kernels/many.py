@@ -126,10 +126,56 @@ def _backward(topo, W, k0, c, Z, O, D, G, lr, active, fused, GR, on, gq, st):
 
 
 @njit(cache=True, inline="always", error_model="numpy")
-def _apply(W, k0, q, GR, scale):
+def _apply(W, k0, q, GR, scale, decay, src, bias):
+    """``cpu.apply_grad`` for network ``k0 + q``."""
+    if decay == 0.0:
+        for e in range(W.shape[0]):
+            W[e, k0 + q] -= scale * GR[e, q]
+            GR[e, q] = 0.0
+        return
     for e in range(W.shape[0]):
-        W[e, k0 + q] -= scale * GR[e, q]
+        wo = W[e, k0 + q]
+        w1 = wo - scale * GR[e, q]
+        W[e, k0 + q] = w1 - decay * wo if src[e] != bias else w1
         GR[e, q] = 0.0
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _decay_share(W, k0, c, src, bias, dec, active, PS):
+    """``cpu.decay_share`` for each active network of the chunk with a penalty (0 for the
+    others, so that they stay exactly as they are)."""
+    ku, cu = np.uint64(k0), np.uint64(c)
+    for e in range(W.shape[0]):
+        if src[e] == bias:
+            for q in range(cu):
+                PS[e, q] = 0.0
+        else:
+            for q in range(cu):
+                PS[e, q] = dec[q] * W[e, ku + q] if active[q] and dec[q] != 0.0 else 0.0
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _take_share(W, k0, c, PS):
+    ku, cu = np.uint64(k0), np.uint64(c)
+    for e in range(W.shape[0]):
+        for q in range(cu):
+            W[e, ku + q] -= PS[e, q]
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _sum_sq(W, k0, c, src, bias, stopped, ep, sq):
+    """``cpu.sum_sq`` of each network of the chunk into ``sq[k, ep]`` (a stopped network
+    repeats its last row, as :func:`_store` does)."""
+    for q in range(c):
+        k = k0 + q
+        if stopped[k] >= 0 and ep > 0:
+            sq[k, ep] = sq[k, ep - 1]
+            continue
+        s = 0.0
+        for e in range(W.shape[0]):
+            if src[e] != bias:
+                s += np.float64(W[e, k]) * np.float64(W[e, k])
+        sq[k, ep] = s
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -173,8 +219,9 @@ def _scratch(n_neurons, c, dtype):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def train_many(X, T, perms, lrs, batch, skip_zero, loss, topo, W, first, epochs, chunk,
-               b_lo, b_hi, Xt, Tt, stopped, loss_tr, acc_tr, loss_te, acc_te, snaps):
+def train_many(X, T, perms, lrs, decays, batch, skip_zero, loss, topo, W, first, epochs,
+               chunk, b_lo, b_hi, Xt, Tt, stopped, loss_tr, acc_tr, loss_te, acc_te, sq,
+               snaps):
     """Epochs ``first+1 .. first+epochs`` for the networks of chunks ``b_lo..b_hi-1``
     (``chunk`` networks each), each epoch followed by its evaluation.
 
@@ -182,7 +229,10 @@ def train_many(X, T, perms, lrs, batch, skip_zero, loss, topo, W, first, epochs,
     ``first+e+1`` in the order ``perms[k % len(perms), e]``. After every epoch the
     training set (and ``Xt, Tt`` when it has samples) is evaluated into
     ``loss_tr[k, first+e+1]`` (sum of E / n), ``acc_tr`` (correct / n) and the test twins;
-    ``snaps[first+e+1]`` gets the weights when ``snaps`` has rows. A network whose loss or
+    ``sq[k, first+e+1]`` the sum of its non-bias weights' squares (the L2 penalty over
+    ``l2/2``), and ``snaps[first+e+1]`` the weights when ``snaps`` has rows.
+    ``decays[k] = lrs[k] * l2[k]`` (0: no penalty) as in ``cpu.train_epoch``. A network
+    whose loss or
     weights stop being finite is marked in ``stopped`` (the epoch number) and trains no
     more; its later rows repeat that epoch's values.
     """
@@ -192,6 +242,7 @@ def train_many(X, T, perms, lrs, batch, skip_zero, loss, topo, W, first, epochs,
     P = perms.shape[0]
     fused = batch == 1
     want_E = skip_zero or loss != BCE
+    src, bias = topo[10], topo[0]
     for b in range(b_lo, b_hi):
         k0 = b * chunk
         c = min(chunk, K - k0)
@@ -203,8 +254,13 @@ def train_many(X, T, perms, lrs, batch, skip_zero, loss, topo, W, first, epochs,
         st = np.empty(c, W.dtype)
         nb = np.zeros(c, np.int64)
         lr = np.empty(c, W.dtype)
+        dec = np.empty(c, W.dtype)
+        penal = False
         for q in range(c):
             lr[q] = lrs[k0 + q]
+            dec[q] = decays[k0 + q]
+            penal = penal or dec[q] != 0.0
+        PS = np.empty((m if penal and fused else 0, c), W.dtype)
         for e in range(epochs):
             ep = first + e + 1
             for q in range(c):
@@ -216,20 +272,25 @@ def train_many(X, T, perms, lrs, batch, skip_zero, loss, topo, W, first, epochs,
                 _outputs(loss, topo, Z, O, T, rows, D, G, c, want_E, acc)
                 for q in range(c):
                     active[q] = stopped[k0 + q] < 0 and not (skip_zero and acc[q] == 0.0)
+                if penal and fused:
+                    _decay_share(W, k0, c, src, bias, dec, active, PS)
                 _backward(topo, W, k0, c, Z, O, D, G, lr, active, fused, GR, on, gq, st)
+                if penal and fused:
+                    _take_share(W, k0, c, PS)
                 if not fused:
                     for q in range(c):
                         if active[q]:
                             nb[q] += 1
                             if nb[q] == batch:
-                                _apply(W, k0, q, GR, lr[q] / nb[q])
+                                _apply(W, k0, q, GR, lr[q] / nb[q], dec[q], src, bias)
                                 nb[q] = 0
             if not fused:
                 for q in range(c):
                     if nb[q] > 0:
-                        _apply(W, k0, q, GR, lr[q] / nb[q])
+                        _apply(W, k0, q, GR, lr[q] / nb[q], dec[q], src, bias)
             _evaluate(X, T, loss, topo, W, k0, c, Z, O, D, G, acc, rows, tot, right)
             _store(tot, right, n, stopped, k0, c, ep, loss_tr, acc_tr)
+            _sum_sq(W, k0, c, src, bias, stopped, ep, sq)
             if Xt.shape[0] > 0:
                 _evaluate(Xt, Tt, loss, topo, W, k0, c, Z, O, D, G, acc, rows, tot, right)
                 _store(tot, right, Xt.shape[0], stopped, k0, c, ep, loss_te, acc_te)

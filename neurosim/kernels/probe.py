@@ -7,7 +7,7 @@ import math
 import numpy as np
 from numba import njit
 
-from .cpu import backward, net_input, output_deltas, set_inputs, forward
+from .cpu import backward, forward, net_input, output_deltas, set_inputs, sum_sq
 from .neuron import BCE, activate
 
 
@@ -60,8 +60,10 @@ def sweep(x, t, loss, topo, w, S, neuron, edge, values, errors):
 # ---------------------------------------------------------------------------------------
 # whole data sets (gradient check)
 @njit(cache=True, nogil=True)
-def mean_gradient(X, T, loss, topo, w, S, grad, eps, near):
-    """Mean over the samples of dE/dw (into ``grad``); returns the mean error.
+def mean_gradient(X, T, loss, topo, w, S, grad, eps, near, l2):
+    """Mean over the samples of dE/dw (into ``grad``); returns the mean error. With
+    ``l2`` > 0 the error includes ``l2/2 * sum w^2`` over the non-bias weights and their
+    gradients ``l2 * w``.
 
     ``near[j]`` counts the samples for which neuron j's net input is within ``eps`` of 0
     (where a ReLU's finite difference is not its derivative)."""
@@ -82,15 +84,20 @@ def mean_gradient(X, T, loss, topo, w, S, grad, eps, near):
             grad[e] += out[src[e]] * dedz[dst[e]]
     for e in range(m):
         grad[e] /= n
-    return total / n
+        if l2 != 0.0 and src[e] != n_in:
+            grad[e] += l2 * w[e]
+    return total / n + (0.5 * l2 * sum_sq(w, src, n_in) if l2 != 0.0 else 0.0)
 
 
 @njit(cache=True, nogil=True)
-def numeric_gradient(X, T, loss, topo, w, S, eps, num):
+def numeric_gradient(X, T, loss, topo, w, S, eps, num, l2):
     """Central finite difference of the mean error for every weight (into ``num``):
-    (E(w + eps) - E(w - eps)) / (2 eps), one weight at a time, the rest frozen."""
+    (E(w + eps) - E(w - eps)) / (2 eps), one weight at a time, the rest frozen; with
+    ``l2`` > 0, E includes the penalty ``l2/2 * sum w^2`` (non-bias weights), summed
+    again at each perturbed point."""
     z, out, delta, dedz = S
     n = X.shape[0]
+    src, bias = topo[10], topo[0]
     for e in range(w.shape[0]):
         keep = w[e]
         tot = 0.0
@@ -100,6 +107,9 @@ def numeric_gradient(X, T, loss, topo, w, S, eps, num):
             for i in range(n):
                 forward(X[i], topo, w, z, out)
                 s += output_deltas(loss, topo[1], topo[3], z, out, T[i], delta, dedz, True)
+            s /= n
+            if l2 != 0.0:
+                s += 0.5 * l2 * sum_sq(w, src, bias)
             tot += sgn * s
         w[e] = keep
-        num[e] = tot / n / (2.0 * eps)
+        num[e] = tot / (2.0 * eps)

@@ -13,6 +13,17 @@ class DivergenceError(FloatingPointError):
     """Raised by ``train(..., on_divergence="raise")`` when weights or loss stop being finite."""
 
 
+def _no_penalty(h):
+    """A run given without the data/penalty split (no penalty: ``slow_learn``, files
+    saved before it existed): the data terms are the losses, the penalty 0."""
+    if h.penalty is None:
+        h.penalty = np.zeros_like(np.asarray(h.train_loss, dtype=np.float64))
+    if h.train_data_loss is None:
+        h.train_data_loss = h.train_loss
+    if h.test_data_loss is None and h.test_loss is not None:
+        h.test_data_loss = h.test_loss
+
+
 class _RunStats:
     """What History and ManyHistory share: epochs run, kernel time and CUPS."""
 
@@ -48,8 +59,17 @@ class History(_RunStats):
     train_loss, train_acc : ndarray (epochs_run + 1,)
         Mean error per sample and accuracy on the training set, with the weights of that
         epoch's end (a separate evaluation pass, not the running average during the epoch).
+        The error is the whole error minimised: ``train_data_loss + penalty``.
     test_loss, test_acc : ndarray (epochs_run + 1,) or None
-        The same on the test set, if one was given.
+        The same on the test set, if one was given (``test_data_loss + penalty``, as
+        Keras reports a regularised model's validation loss).
+    train_data_loss, test_data_loss : ndarray (epochs_run + 1,) or None
+        The data term alone (the loss function's mean over the samples).
+    penalty : ndarray (epochs_run + 1,)
+        The L2 term ``l2/2 * sum w^2`` over the non-bias weights at that epoch's end
+        (zeros when ``l2 == 0``).
+    l2 : float
+        The penalty's lambda.
     weights : ndarray (epochs_run + 1, n_edges)
         Every weight before the first epoch and after each epoch; columns follow
         ``edge_names``.
@@ -86,6 +106,13 @@ class History(_RunStats):
     compile_time: float = 0.0
     method: str = "sgd"
     records: dict = field(default_factory=dict)
+    l2: float = 0.0
+    train_data_loss: np.ndarray | None = None
+    test_data_loss: np.ndarray | None = None
+    penalty: np.ndarray | None = None
+
+    def __post_init__(self):
+        _no_penalty(self)
 
     @property
     def diverged(self):
@@ -138,8 +165,13 @@ class ManyHistory(_RunStats):
         Final weights.
     train_loss, train_acc : ndarray (n_nets, epochs + 1)
         Mean error per sample and accuracy before training and after every epoch
-        (evaluated on the device with that epoch's final weights).
+        (evaluated on the device with that epoch's final weights); the error includes
+        the L2 penalty: ``train_data_loss + penalty``.
     test_loss, test_acc : ndarray (n_nets, epochs + 1) or None
+    train_data_loss, test_data_loss, penalty : ndarray (n_nets, epochs + 1)
+        The data term and the L2 term apart (as in :class:`History`).
+    l2 : ndarray (n_nets,)
+        Each network's penalty lambda.
     weights_history : ndarray (epochs + 1, n_nets, n_edges) or None
         With ``keep_weights=True``.
     epoch_time : ndarray (epochs,)
@@ -171,6 +203,13 @@ class ManyHistory(_RunStats):
     weights_history: np.ndarray | None = None
     device: str = ""
     compile_time: float = 0.0
+    l2: np.ndarray | None = None
+    train_data_loss: np.ndarray | None = None
+    test_data_loss: np.ndarray | None = None
+    penalty: np.ndarray | None = None
+
+    def __post_init__(self):
+        _no_penalty(self)
 
     @property
     def n_nets(self):

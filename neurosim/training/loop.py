@@ -84,6 +84,17 @@ def run_epochs(epochs, prepare, epoch, evaluate, weights, *, keep_weights=True,
     return c
 
 
+def penalty_rows(net, W, l2):
+    """The L2 penalty ``l2/2 * sum of the non-bias weights' squares`` of each row of
+    ``W`` ((rows, n_edges)), or of each entry of ``l2`` ((rows,) per network), summed
+    as every kernel sums it (edge order, float64); zeros without a penalty."""
+    from ..backends import cpu
+    W = np.atleast_2d(W)
+    l2 = np.broadcast_to(np.asarray(l2, dtype=np.float64), (W.shape[0],))
+    return np.array([0.5 * float(a) * cpu.sum_sq(net, w) if a != 0 else 0.0
+                     for a, w in zip(l2, W)])
+
+
 def progress_bar(enabled, total, desc, unit="epoch"):
     """A tqdm bar, or None."""
     if not enabled:

@@ -8,11 +8,11 @@ import time
 import numpy as np
 
 from .. import backends
-from ..checks import check_bool, check_int, check_lr, check_seed
+from ..checks import check_bool, check_int, check_l2, check_lr, check_seed
 from ..graph import Network
 from ..inputs import as_inputs, as_targets, as_test_set
 from .history import ManyHistory
-from .loop import progress_bar, run_epochs
+from .loop import penalty_rows, progress_bar, run_epochs
 
 
 def _stack_networks(nets, weights):
@@ -43,6 +43,21 @@ def _stack_networks(nets, weights):
     return base, many, np.ascontiguousarray(W, dtype=base.dtype)
 
 
+def _per_network(v, name, check):
+    """``v`` (a number or a 1-d sequence, one per network) as a float64 array, each entry
+    passed through ``check``; ValueError otherwise."""
+    try:
+        a = np.atleast_1d(np.asarray(v, dtype=np.float64))
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number or a 1-d sequence of numbers, "
+                         f"got {v!r}") from None
+    if a.ndim != 1 or a.shape[0] == 0:
+        raise ValueError(f"{name} must be a number or a 1-d sequence of numbers")
+    for x in a:
+        check(x)
+    return a
+
+
 def _topology_key(net):
     return (net.n_inputs, net.dtype.str, net.loss, net.src.tobytes(), net.dst.tobytes(),
             net.act.tobytes(), net.output_idx.tobytes())
@@ -50,7 +65,7 @@ def _topology_key(net):
 
 def train_many(nets, X, y, *, lr=0.05, epochs=10, weights=None, batch_size=1, shuffle=True,
                seed=0, skip_zero_error=False, X_test=None, y_test=None, keep_weights=False,
-               progress=False, device="cpu"):
+               progress=False, device="cpu", l2=0.0):
     """Train many networks of one topology side by side.
 
     On the CPU (the default) the whole run -- epochs, reshuffles, evaluation, divergence --
@@ -89,10 +104,19 @@ def train_many(nets, X, y, *, lr=0.05, epochs=10, weights=None, batch_size=1, sh
     progress : bool
         A tqdm bar over epochs.
     device : {"cpu", "cuda"}
+    l2 : float or array_like (n_nets,)
+        The L2 penalty's lambda (as in :func:`neurosim.train`), one for all or one per
+        network.
 
     Returns
     -------
     ManyHistory
+
+    Raises
+    ------
+    ValueError
+        Networks of different topologies, an lr, l2 or seed array of the wrong length,
+        lr <= 0, l2 < 0 or NaN: before anything is trained.
     """
     B = backends.get(device)
     base, many, W0 = _stack_networks(nets, weights)
@@ -100,19 +124,19 @@ def train_many(nets, X, y, *, lr=0.05, epochs=10, weights=None, batch_size=1, sh
     T = as_targets(base, y, Xa.shape[0])
     epochs = check_int(epochs, "epochs", 0)
     batch_size = check_int(batch_size, "batch_size", 1)
-    lrs = np.atleast_1d(np.asarray(lr, dtype=np.float64))
-    if lrs.ndim != 1 or lrs.shape[0] == 0:
-        raise ValueError("lr must be a number or a 1-d sequence of numbers")
-    for v in lrs:
-        check_lr(v)
-    k = max(W0.shape[0], lrs.shape[0])
-    if W0.shape[0] not in (1, k) or lrs.shape[0] not in (1, k):
-        raise ValueError(f"{W0.shape[0]} weight rows and {lrs.shape[0]} learning rates do "
-                         "not broadcast to one number of networks")
+    lrs = _per_network(lr, "lr", check_lr)
+    l2s = _per_network(l2, "l2", lambda v: check_l2(v, base.dtype))
+    k = max(W0.shape[0], lrs.shape[0], l2s.shape[0])
+    if W0.shape[0] not in (1, k) or lrs.shape[0] not in (1, k) or l2s.shape[0] not in (1, k):
+        raise ValueError(f"{W0.shape[0]} weight rows, {lrs.shape[0]} learning rates and "
+                         f"{l2s.shape[0]} l2 values do not broadcast to one number of "
+                         "networks")
     if many is not None and k != len(many):
-        raise ValueError(f"{len(many)} networks but {lrs.shape[0]} learning rates")
+        raise ValueError(f"{len(many)} networks but {max(lrs.shape[0], l2s.shape[0])} "
+                         "learning rates or l2 values")
     W0 = np.ascontiguousarray(np.broadcast_to(W0, (k, base.n_edges)))
     lrs = np.broadcast_to(lrs, (k,)).astype(base.dtype)
+    l2s = np.ascontiguousarray(np.broadcast_to(l2s, (k,)))
     one_seed = seed is None or np.isscalar(seed) or isinstance(seed, np.random.Generator)
     if one_seed:
         check_seed(seed)
@@ -136,38 +160,48 @@ def train_many(nets, X, y, *, lr=0.05, epochs=10, weights=None, batch_size=1, sh
 
     bar = progress_bar(progress, epochs, f"{k} networks")
     if device == "cpu" and k > 1:
-        out = _cpu_many(B, base, Xa, T, W0, lrs, batch_size, sets, keep_weights, epochs,
+        out = _cpu_many(B, base, Xa, T, W0, lrs, l2s, batch_size, sets, keep_weights, epochs,
                         perms, skip_zero_error, bar, seeds is not None)
     else:
-        state = (B.ManyTrainer(base, Xa, T, W0, lrs, batch_size, sets) if device == "cuda"
-                 else _OneOfMany(base, Xa, T, W0, lrs, batch_size, sets, epochs))
+        state = (B.ManyTrainer(base, Xa, T, W0, lrs, batch_size, sets, l2=l2s)
+                 if device == "cuda"
+                 else _OneOfMany(base, Xa, T, W0, lrs, l2s, batch_size, sets, epochs))
+        pens = []
+
+        def evaluate():
+            pens.append(penalty_rows(base, state.weights(), l2s))
+            return state.evaluate()
+
         c = run_epochs(epochs, lambda ep: perms(1)[:, 0],
-                       lambda p: state.epoch(p, skip_zero_error), state.evaluate,
+                       lambda p: state.epoch(p, skip_zero_error), evaluate,
                        state.weights, keep_weights=keep_weights,
                        stop_on_divergence=device == "cpu", bar=bar)
         out = dict(weights=state.weights(), train_loss=c.array("loss", "train"),
                    train_acc=c.array("acc", "train"), test_loss=c.array("loss", "test"),
-                   test_acc=c.array("acc", "test"), epoch_time=np.array(c.times),
-                   diverged_epoch=c.diverged_epoch(),
+                   test_acc=c.array("acc", "test"), penalty=np.stack(pens, axis=1),
+                   epoch_time=np.array(c.times), diverged_epoch=c.diverged_epoch(),
                    weights_history=np.array(c.weights) if keep_weights else None,
                    compile_time=state.compile_time)
         if c.stopped is not None and c.stopped < epochs:        # one network, stopped early
             out = _pad(out, epochs + 1)
+    pen, data_tr, data_te = out["penalty"], out["train_loss"], out["test_loss"]
+    out.update(train_loss=data_tr + pen, train_data_loss=data_tr,
+               test_loss=None if data_te is None else data_te + pen, test_data_loss=data_te)
     hist = ManyHistory(lr=lrs.astype(np.float64), batch_size=batch_size,
                        edge_names=base.edge_names, samples=n * epochs, device=B.device_name(),
-                       **out)
+                       l2=l2s.copy(), **out)
     if many is not None:
         for net, w in zip(many, hist.weights):
             net.weights[:] = w
     return hist
 
 
-def _cpu_many(B, base, Xa, T, W0, lrs, batch_size, sets, keep_weights, epochs, perms,
+def _cpu_many(B, base, Xa, T, W0, lrs, l2s, batch_size, sets, keep_weights, epochs, perms,
               skip_zero, bar, seeds_given):
     """The CPU's compiled many-networks loop: stretches of epochs per call, so that the
     data orders of a stretch stay small and a progress bar can move between them."""
     k, n = W0.shape[0], Xa.shape[0]
-    st = B.ManyTrainer(base, Xa, T, W0, lrs, batch_size, sets, keep_weights, epochs)
+    st = B.ManyTrainer(base, Xa, T, W0, lrs, batch_size, sets, keep_weights, epochs, l2=l2s)
     P = k if seeds_given else 1
     per_call = max(1, min(epochs, (1 << 22) // max(1, P * n)))       # <= 32 MiB of orders
     times = []
@@ -183,7 +217,8 @@ def _cpu_many(B, base, Xa, T, W0, lrs, batch_size, sets, keep_weights, epochs, p
             bar.update(count)
     if bar is not None:
         bar.close()
-    return dict(weights=st.weights(), train_loss=st.loss_tr, train_acc=st.acc_tr,
+    pen = np.where(l2s[:, None] != 0, 0.5 * l2s[:, None] * st.sq, 0.0)   # as penalty_rows
+    return dict(weights=st.weights(), train_loss=st.loss_tr, train_acc=st.acc_tr, penalty=pen,
                 test_loss=st.loss_te if st.has_test else None,
                 test_acc=st.acc_te if st.has_test else None, epoch_time=np.array(times),
                 diverged_epoch=st.stopped.copy(),
@@ -195,12 +230,12 @@ class _OneOfMany:
     """One network through the single-network CPU trainer, with the ManyTrainer
     interface (so ``train_many`` of one network is as fast as ``train``)."""
 
-    def __init__(self, net, X, T, W0, lrs, batch_size, sets, epochs):
+    def __init__(self, net, X, T, W0, lrs, l2s, batch_size, sets, epochs):
         from ..backends import cpu
         self.cpu, self.net = cpu, net.copy()
         self.net.weights[:] = W0[0]
         self.sets, self.lr = sets, float(lrs[0])
-        self.tr = cpu.Trainer(self.net, X, T, batch_size, epochs=epochs)
+        self.tr = cpu.Trainer(self.net, X, T, batch_size, epochs=epochs, l2=l2s[0])
         self.compile_time = self.tr.compile_time
 
     def evaluate(self):
@@ -216,7 +251,7 @@ class _OneOfMany:
 
 def _pad(out, rows):
     """A history that stopped early, its last row repeated up to ``rows``."""
-    for key in ("train_loss", "train_acc", "test_loss", "test_acc"):
+    for key in ("train_loss", "train_acc", "test_loss", "test_acc", "penalty"):
         a = out[key]
         if a is not None and a.shape[1] < rows:
             out[key] = np.concatenate([a, np.repeat(a[:, -1:], rows - a.shape[1], 1)], 1)

@@ -8,15 +8,15 @@ import warnings
 import numpy as np
 
 from .. import backends
-from ..checks import check_bool, check_choice, check_int, check_lr, check_seed
+from ..checks import check_bool, check_choice, check_int, check_l2, check_lr, check_seed
 from ..inputs import as_inputs, as_targets, as_test_set, check_trainable
 from .history import DivergenceError, History, Records
-from .loop import progress_bar, run_epochs
+from .loop import penalty_rows, progress_bar, run_epochs
 
 
 def train(net, X, y, *, lr=0.05, epochs=10, batch_size=1, shuffle=True, seed=0,
           skip_zero_error=False, X_test=None, y_test=None, on_divergence="stop",
-          record=None, progress=False, device="cpu"):
+          record=None, progress=False, device="cpu", l2=0.0):
     """Train ``net`` in place by gradient descent; return a :class:`History`.
 
     Parameters
@@ -48,12 +48,22 @@ def train(net, X, y, *, lr=0.05, epochs=10, batch_size=1, shuffle=True, seed=0,
     progress : bool
         Show a tqdm progress bar over epochs.
     device : {"cpu", "cuda"}
+    l2 : float
+        lambda of an L2 penalty ``l2/2 * sum w^2`` over the non-bias weights added to
+        the error (the chapter's error term that keeps weights small): every step's
+        gradient of a weight AC gains ``l2 * AC``, so AC <- AC - lr*(Ao*Cd + l2*AC). A
+        minibatch step takes it once, on the batch's mean gradient. Biases are not
+        penalised (as scikit-learn's MLP does): they shift a neuron's threshold and do
+        not make the function it computes any steeper. 0 (the default) is no penalty, the
+        same bits as before it existed. ``History.train_loss`` includes the penalty;
+        ``train_data_loss`` and ``penalty`` hold the two terms apart. ``skip_zero_error``
+        looks at the data term alone.
 
     Raises
     ------
     ValueError
-        For bad input (shapes, NaN/inf, labels that don't fit the loss, lr <= 0), before
-        any weight changes.
+        For bad input (shapes, NaN/inf, labels that don't fit the loss, lr <= 0,
+        l2 < 0), before any weight changes.
     KeyboardInterrupt
         Ctrl-C stops training within about a second, even inside a long epoch (the CPU
         runs it as kernel calls of ~0.25 s), and leaves the network at its last whole
@@ -64,6 +74,7 @@ def train(net, X, y, *, lr=0.05, epochs=10, batch_size=1, shuffle=True, seed=0,
     Xa = as_inputs(net, X)
     T = as_targets(net, y, Xa.shape[0])
     lr = check_lr(lr, net.dtype)
+    l2 = check_l2(l2, net.dtype)
     epochs = check_int(epochs, "epochs", 0)
     batch_size = check_int(batch_size, "batch_size", 1)
     check_choice(on_divergence, "on_divergence", ("stop", "raise"))
@@ -85,22 +96,27 @@ def train(net, X, y, *, lr=0.05, epochs=10, batch_size=1, shuffle=True, seed=0,
     if device == "cpu":
         state = B.Trainer(net, Xa, T, batch_size,
                           watch=None if names is None else [net.neuron(nm) for nm in names],
-                          epochs=epochs)         # epochs x samples decide the planner
+                          epochs=epochs, l2=l2)  # epochs x samples decide the planner
     else:
-        state = B.Trainer(net, Xa, T, batch_size)
+        state = B.Trainer(net, Xa, T, batch_size, l2=l2)
     c = run_epochs(
         epochs, lambda ep: rng.permutation(n) if shuffle else np.arange(n),
         lambda perm: state.epoch(perm, lr, skip_zero_error),
         lambda: [B.evaluate(net, sX, sT) for sX, sT in sets], lambda: net.weights,
         after=state.sync_weights, bar=bar,
         restore=lambda W: net.weights.__setitem__(slice(None), W[0]))
+    W = np.concatenate(c.weights)
+    pen = penalty_rows(net, W, l2)
+    data_tr = c.array("loss", "train")[0]
+    data_te = None if Xt is None else c.array("loss", "test")[0]
     hist = History(lr=lr, batch_size=batch_size, edge_names=net.edge_names,
-                   train_loss=c.array("loss", "train")[0], train_acc=c.array("acc", "train")[0],
-                   weights=np.concatenate(c.weights), epoch_time=np.array(c.times),
-                   test_loss=None if Xt is None else c.array("loss", "test")[0],
+                   train_loss=data_tr + pen, train_acc=c.array("acc", "train")[0],
+                   weights=W, epoch_time=np.array(c.times),
+                   test_loss=None if Xt is None else data_te + pen,
                    test_acc=None if Xt is None else c.array("acc", "test")[0],
                    samples=n * len(c.times), forward_passes=n * len(c.times),
-                   diverged_epoch=c.stopped, compile_time=state.compile_time)
+                   diverged_epoch=c.stopped, compile_time=state.compile_time, l2=l2,
+                   train_data_loss=data_tr, test_data_loss=data_te, penalty=pen)
     if names is not None:
         hist.records = Records(*state.records(names))
     if c.stopped is not None:
