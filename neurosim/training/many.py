@@ -46,6 +46,9 @@ def _stack_networks(nets, weights):
 def _per_network(v, name, check):
     """``v`` (a number or a 1-d sequence, one per network) as a float64 array, each entry
     passed through ``check``; ValueError otherwise."""
+    items = v if isinstance(v, (list, tuple, np.ndarray)) else [v]
+    if any(isinstance(x, (str, bytes)) for x in np.ravel(np.asarray(items, dtype=object))):
+        raise ValueError(f"{name} must be a number or a 1-d sequence of numbers, got {v!r}")
     try:
         a = np.atleast_1d(np.asarray(v, dtype=np.float64))
     except (TypeError, ValueError):

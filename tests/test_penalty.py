@@ -1,0 +1,120 @@
+"""The L2 penalty l2/2 * sum w^2 over the non-bias weights (issue: the chapter's error
+terms that add): every kernel against the naive reference, l2 = 0 as no penalty, the
+many-networks loop bit for bit like train, the penalised gradient by finite differences."""
+import numpy as np
+import pytest
+
+import neurosim as ns
+from reference import LOSSES, forward_backward, random_dag, random_targets, spec
+
+
+def _ref_sgd(net, X, T, lr, l2, order):
+    """Per-sample SGD on the penalised error: AC <- AC - lr*(Ao*Cd + l2*AC), biases not
+    penalised (naive, by edge names)."""
+    names, edges, _, _ = spec(net)
+    net = net.copy()
+    for i in order:
+        _, _, _, grad = forward_backward(net, X[i], T[i])
+        w = net.weights.copy()
+        for k, (s, d) in enumerate(edges):
+            pen = l2 * w[k] if s != net.bias_name else 0.0
+            net.weights[k] = w[k] - lr * (grad[(s, d)] + pen)
+    return net.weights.copy()
+
+
+@pytest.mark.parametrize("loss", LOSSES)
+@pytest.mark.parametrize("seed", [0, 1])
+def test_per_sample_penalty_matches_reference(loss, seed, device):
+    net = random_dag(seed, n_in=2, n_hidden=5, n_out=2 if loss != "bce" else 1, loss=loss)
+    rng = np.random.default_rng(seed)
+    X = rng.normal(0, 1, (10, 2))
+    T = random_targets(net, 10, seed)
+    ref = _ref_sgd(net, X, T, 0.1, 0.05, np.arange(10))
+    h = ns.train(net, X, T, lr=0.1, epochs=1, shuffle=False, l2=0.05, device=device)
+    np.testing.assert_allclose(h.weights[-1], ref, rtol=1e-10, atol=1e-12)
+    # the reported error is the data term plus l2/2 * sum of the non-bias squares
+    keep = net.src != net.bias
+    pen = 0.5 * 0.05 * np.sum(h.weights[:, keep] ** 2, axis=1)
+    np.testing.assert_allclose(h.penalty, pen, rtol=1e-12)
+    np.testing.assert_allclose(h.train_loss, h.train_data_loss + pen, rtol=1e-12)
+
+
+def test_l2_zero_is_no_penalty_bit_for_bit():
+    d = ns.datasets.moons()
+    for bs in (1, 8):
+        a = ns.train(ns.presets.moons_net(seed=2), d[0], d[2], lr=0.05, epochs=2,
+                     batch_size=bs)
+        b = ns.train(ns.presets.moons_net(seed=2), d[0], d[2], lr=0.05, epochs=2,
+                     batch_size=bs, l2=0.0)
+        np.testing.assert_array_equal(a.weights, b.weights)
+        np.testing.assert_array_equal(a.train_loss, b.train_data_loss)
+        assert not b.penalty.any()
+
+
+@pytest.mark.parametrize("batch_size", [1, 4])
+def test_many_networks_equal_train_with_mixed_l2(batch_size):
+    net0 = random_dag(3, n_in=2, n_hidden=5, n_out=1, loss="bce")
+    rng = np.random.default_rng(0)
+    X = rng.normal(0, 1, (24, 2))
+    T = random_targets(net0, 24, 1)
+    l2s = [0.0, 0.01, 0.1, 0.0]
+    nets = [net0.copy() for _ in l2s]
+    for k, n in enumerate(nets):
+        n.weights[:] = net0.weights * (1 + 0.1 * k)
+    starts = [n.weights.copy() for n in nets]
+    m = ns.train_many(nets, X, T, lr=0.1, epochs=3, seed=[0, 1, 2, 3], l2=l2s,
+                      batch_size=batch_size)
+    for k, l2 in enumerate(l2s):
+        one = net0.copy()
+        one.weights[:] = starts[k]
+        h = ns.train(one, X, T, lr=0.1, epochs=3, seed=k, l2=l2, batch_size=batch_size)
+        np.testing.assert_array_equal(h.weights[-1], m.weights[k])
+        np.testing.assert_array_equal(h.train_loss, m.train_loss[k])
+        np.testing.assert_array_equal(h.penalty, m.penalty[k])
+
+
+def test_four_neuron_penalised_step_by_hand():
+    net = ns.presets.four_neuron()
+    x, t = ns.presets.FOUR_NEURON_SAMPLE
+    ns.train(net, x[None, :], t[None, :], lr=0.1, epochs=1, shuffle=False, l2=0.1)
+    # no biases in this net, so every weight is penalised:
+    # AC <- AC - lr*(Ao*Cd + l2*AC) = 0.3 - 0.1*(0.5*(-1.01) + 0.1*0.3) = 0.3 + 0.0475 = 0.3475
+    # BD <- BD - lr*(Bo*Dd + l2*BD) = 0.1 - 0.1*(0.8*0.28 + 0.1*0.1) = 0.1 - 0.0234 = 0.0766
+    # XA <- XA - lr*(Xo*Ad + l2*XA) = 0.2 - 0.1*(1*(-0.191) + 0.1*0.2) = 0.2 + 0.0171 = 0.2171
+    assert net.weight("AC") == pytest.approx(0.3475)
+    assert net.weight("BD") == pytest.approx(0.0766)
+    assert net.weight("XA") == pytest.approx(0.2171)
+    tr = ns.trace(ns.presets.four_neuron(), x, t, lr=0.1, l2=0.1)
+    assert "AC ← AC − η·(Ao·Cδ + λ·AC)" in tr.explain("C")
+    assert {u.edge: u.new_weight for u in tr.neuron("C").updates}["AC"] == \
+        pytest.approx(0.3475)
+
+
+def test_gradcheck_checks_the_penalised_gradient():
+    net = random_dag(5, n_in=2, n_hidden=4, n_out=1, loss="bce", activation="tanh")
+    rng = np.random.default_rng(3)
+    X = rng.normal(0, 1, (6, 2))
+    T = random_targets(net, 6, 3)
+    g = ns.gradcheck(net, X, T, l2=0.3)
+    assert g.ok, str(g)
+    plain = ns.gradcheck(net, X, T)
+    keep = net.src != net.bias
+    np.testing.assert_allclose(g.analytic - plain.analytic, 0.3 * net.weights * keep,
+                               rtol=1e-9, atol=1e-12)
+    # a gradient missing the penalty term fails the penalised check
+    bad = ns.gradcheck(net, X, T, l2=0.3, grad_fn=lambda n, X, T: plain.analytic)
+    assert not bad.ok
+
+
+@pytest.mark.parametrize("bad", [-0.1, float("nan"), float("inf"), "0.1", None])
+def test_bad_l2_raises_before_any_change(bad):
+    d = ns.datasets.moons()
+    net = ns.presets.moons_net()
+    w0 = net.weights.copy()
+    with pytest.raises(ValueError):
+        ns.train(net, d[0], d[2], epochs=1, l2=bad)
+    with pytest.raises(ValueError):
+        ns.train_many([net, net.copy()], d[0], d[2], epochs=1, l2=bad)
+    with pytest.raises(ValueError):
+        ns.train_many([net, net.copy()], d[0], d[2], epochs=1, l2=[0.0, 0.0, 0.0])
+    np.testing.assert_array_equal(net.weights, w0)
