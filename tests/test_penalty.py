@@ -118,3 +118,50 @@ def test_bad_l2_raises_before_any_change(bad):
     with pytest.raises(ValueError):
         ns.train_many([net, net.copy()], d[0], d[2], epochs=1, l2=[0.0, 0.0, 0.0])
     np.testing.assert_array_equal(net.weights, w0)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("loss", LOSSES)
+def test_generated_penalised_epoch_is_the_general_kernel_bit_for_bit(loss, dtype):
+    from neurosim.backends import cpu
+    from neurosim.kernels import cpu as K
+    from neurosim.kernels import planner
+    net = random_dag(7, n_in=2, n_hidden=6, n_out=2 if loss != "bce" else 1, loss=loss,
+                     dtype=dtype)
+    X = np.random.default_rng(1).normal(0, 1, (16, 2)).astype(dtype)
+    T = random_targets(net, 16, 2).astype(dtype)
+    perm = np.random.default_rng(3).permutation(16)
+    lr, decay = dtype(0.1), dtype(0.1) * dtype(0.03)
+    for skip in (False, True):
+        w1, w2 = net.weights.copy(), net.weights.copy()
+        r1 = K.train_epoch(X, T, perm, lr, decay, 1, skip, net.loss, net.topo, w1,
+                           cpu.scratch(net), np.zeros(net.n_edges, dtype), cpu.no_record(net))
+        r2 = planner.kernels(net).sgd_epoch_l2(X, T, perm, lr, decay, skip, w2)
+        np.testing.assert_array_equal(w1, w2)
+        assert r1[1] == r2[1] and r1[0] == r2[0]
+    assert not np.array_equal(w1, net.weights)              # it did train
+
+
+def test_train_runs_the_generated_penalised_kernel_and_matches_reference():
+    from neurosim.backends import cpu
+    net = random_dag(4, n_in=2, n_hidden=4, n_out=1, loss="quadratic")
+    X = np.random.default_rng(0).normal(0, 1, (10, 2))
+    T = random_targets(net, 10, 1)
+    tr = cpu.Trainer(net, X, T, epochs=5000, l2=0.02)           # 50,000 steps: planned
+    assert tr.planned is not None and tr.planned.__name__ == "sgd_epoch_l2"
+    ref = _ref_sgd(net, X, T, 0.1, 0.02, np.arange(10))
+    h = ns.train(net, X, T, lr=0.1, epochs=1, shuffle=False, l2=0.02)
+    np.testing.assert_allclose(h.weights[-1], ref, rtol=1e-10, atol=1e-12)
+
+
+def test_prepare_compiles_the_penalised_kernel_and_refuses_bad_l2():
+    from neurosim.kernels import planner
+    net = random_dag(9, n_in=2, n_hidden=3, n_out=1, loss="bce")
+    X = np.random.default_rng(0).normal(0, 1, (8, 2))
+    y = (X[:, 0] > 0).astype(float)
+    w0 = net.weights.copy()
+    ns.training.prepare(net, X, y, epochs=5000, l2=0.1)
+    assert planner.kernels(net).sgd_epoch_l2.signatures            # compiled (or loaded)
+    np.testing.assert_array_equal(net.weights, w0)                 # and nothing trained
+    with pytest.raises(ValueError, match="l2"):
+        ns.training.prepare(net, X, y, l2=-1.0)

@@ -154,9 +154,9 @@ class Trainer:
         if watch is None:
             self.kernel, self.watch = K.train_epoch, None
             self.rec = no_record(net)
-            if (self.batch == 1 and self.l2 == 0
-                    and planner.fits(net, steps=epochs * X.shape[0])):
-                self.planned = planner.epoch_kernel(net)
+            if self.batch == 1 and planner.fits(net, steps=epochs * X.shape[0]):
+                mod = planner.kernels(net)
+                self.planned = mod.sgd_epoch if self.l2 == 0 else mod.sgd_epoch_l2
         else:
             n, k = X.shape[0], len(watch)
             self.kernel, self.watch = K.record_epoch, np.asarray(watch, dtype=np.int64)
@@ -174,7 +174,9 @@ class Trainer:
     def _run(self, perm, lr, decay, skip_zero, rec):
         net = self.net
         if self.planned is not None:
-            return self.planned(self.X, self.T, perm, lr, skip_zero, net.weights)
+            if self.l2 == 0:
+                return self.planned(self.X, self.T, perm, lr, skip_zero, net.weights)
+            return self.planned(self.X, self.T, perm, lr, decay, skip_zero, net.weights)
         return self.kernel(self.X, self.T, perm, lr, decay, self.batch, skip_zero, net.loss,
                            net.topo, net.weights, self.S, self.grad, rec)
 

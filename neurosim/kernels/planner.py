@@ -32,11 +32,11 @@ MIN_STEPS = 20_000
 #: False: never generate kernels (every network runs the general kernels).
 ENABLED = True
 
-_VERSION = "2"                     # bump when the generated code's shape changes
+_VERSION = "3"                     # bump when the generated code's shape changes
 
 
 _OURS = {"X", "T", "perm", "lr", "skip_zero", "w", "total", "updates", "want_E", "s", "i",
-         "E", "mx", "se", "lse", "s_", "d_", "e_", "g_", "st_", "F", "LOSS", "BCE", "np",
+         "E", "mx", "decay", "se", "lse", "s_", "d_", "e_", "g_", "st_", "F", "LOSS", "BCE", "np",
          "math", "njit", "activate", "derivative", "output_terms"}
 
 
@@ -119,23 +119,25 @@ def _correct(net, names):
     return L + ["        if bo_ == bt_:", "            right += 1"]
 
 
-def source(net):
-    """The generated kernels for ``net`` as Python source (a string):
-
-    * ``sgd_epoch(X, T, perm, lr, skip_zero, w) -> (sum of E, updates)``, the contract of
-      ``kernels.cpu.train_epoch`` with ``batch_size=1``;
-    * ``evaluate(X, T, w, total, right) -> (sum of E, correct samples)``, that of
-      ``kernels.cpu.evaluate``.
-    """
-    names = _names(net)
+def _sgd(net, names, code_name, penal):
+    """Lines of the per-sample SGD epoch ``sgd_epoch`` or, with ``penal``, its L2-penalised
+    twin ``sgd_epoch_l2`` (``decay = lr * l2``), as ``cpu.train_epoch`` runs them: each
+    non-bias weight's share ``decay * w`` is taken before the backward pass (from the
+    weights before the step) and subtracted after its data part."""
     n, n_in = net.n_neurons, net.n_inputs
     src, dst, act = net.src, net.dst, net.act
     edge = net.edge_names
     is_out = net.is_output
-    code_name = {v: f"A_{ACTIVATION_NAMES[v].upper()}" for v in ACTIVATION_NAMES}
-    L = ["@njit(cache=True, nogil=True, error_model=\"numpy\")",
-         "def sgd_epoch(X, T, perm, lr, skip_zero, w):",
-         '    """Per-sample SGD over X[perm]; returns (sum of E, updates)."""',
+    penalised = [int(e) for e in range(net.n_edges) if src[e] != n_in] if penal else []
+    if penal:
+        head = ["def sgd_epoch_l2(X, T, perm, lr, decay, skip_zero, w):",
+                '    """Per-sample SGD over X[perm] with the L2 penalty l2/2 * sum of the'
+                ' non-bias',
+                '    w^2 (decay = lr * l2); returns (sum of E, updates)."""']
+    else:
+        head = ["def sgd_epoch(X, T, perm, lr, skip_zero, w):",
+                '    """Per-sample SGD over X[perm]; returns (sum of E, updates)."""']
+    L = ["@njit(cache=True, nogil=True, error_model=\"numpy\")"] + head + [
          "    total = 0.0",
          "    updates = 0",
          "    want_E = skip_zero or LOSS != BCE",
@@ -144,8 +146,13 @@ def source(net):
     L += _forward(net, names, code_name) + _loss(net, names, code_name, "want_E")
     L += ["        total += E",
           "        if skip_zero and E == 0.0:",
-          "            continue",
-          "        # backward: deltas flow left from the last neuron to the first; each weight",
+          "            continue"]
+    if penal:
+        L.append("        # the penalty's share of each non-bias weight's step, from w before it")
+        for e in penalised:
+            ln = f"        p{e}_ = decay * w[{e}]"
+            L.append(ln + " " * max(1, 30 - len(ln)) + f"# η·λ·{edge[e]}")
+    L += ["        # backward: deltas flow left from the last neuron to the first; each weight",
           "        # changes right after its term of the delta is taken (pre-update weights)"]
     for j in range(n_in + 1, n):
         if not is_out[j]:
@@ -154,8 +161,8 @@ def source(net):
         if not is_out[j]:
             L.append(f"        {names[j]}g = F(derivative({code_name[act[j]]}, z{names[j]}, "
                      f"{names[j]}o) * {names[j]}d)")
-        L.append(f"        if {names[j]}g != 0.0:" + ("                    # g = dE/dz = f′(z)·δ"
-                                                     if j == n - 1 else ""))
+        note = "                    # g = dE/dz = f′(z)·δ" if j == n - 1 else ""
+        L.append(f"        if {names[j]}g != 0.0:" + note)
         L.append(f"            st_ = lr * {names[j]}g")
         for e in np.flatnonzero(dst == j):
             sj = int(src[e])
@@ -166,9 +173,26 @@ def source(net):
             ln = f"            w[{e}] -= st_ * {names[sj]}o"
             L.append(ln + " " * max(1, 32 - len(ln)) + f"# {edge[e]} -= η·{names[sj]}o·"
                      f"{names[j]}g")
-    L += ["        updates += 1",
-          "    return total, updates",
-          "",
+    if penal:
+        L.append("        # then the penalty: AC <- (AC - η·Ao·Cg) - η·λ·AC")
+        L += [f"        w[{e}] -= p{e}_" for e in penalised]
+    return L + ["        updates += 1", "    return total, updates"]
+
+
+def source(net):
+    """The generated kernels for ``net`` as Python source (a string):
+
+    * ``sgd_epoch(X, T, perm, lr, skip_zero, w) -> (sum of E, updates)``, the contract of
+      ``kernels.cpu.train_epoch`` with ``batch_size=1``;
+    * ``sgd_epoch_l2(X, T, perm, lr, decay, skip_zero, w)``, the same with the L2 penalty
+      (``decay = lr * l2``; Numba compiles it only when a penalised run first calls it);
+    * ``evaluate(X, T, w, total, right) -> (sum of E, correct samples)``, that of
+      ``kernels.cpu.evaluate``.
+    """
+    names = _names(net)
+    code_name = {v: f"A_{ACTIVATION_NAMES[v].upper()}" for v in ACTIVATION_NAMES}
+    L = _sgd(net, names, code_name, False) + ["", ""] + _sgd(net, names, code_name, True)
+    L += ["",
           "",
           "@njit(cache=True, nogil=True, error_model=\"numpy\")",
           "def evaluate(X, T, w, total, right):",

@@ -158,9 +158,10 @@ def record_names(net, record, epochs, n_samples):
 
 
 def prepare(net, X, y, *, epochs=10, batch_size=1, record=None, X_test=None, y_test=None,
-            many=False):
+            many=False, l2=0.0):
     """Compile (or load from Numba's on-disk cache) the CPU kernels that
-    ``train(net, X, y, epochs=epochs, batch_size=..., record=..., X_test=..., y_test=...)``
+    ``train(net, X, y, epochs=epochs, batch_size=..., record=..., X_test=..., y_test=...,
+    l2=...)``
     -- or, with ``many=True``, ``train_many`` / ``sweep`` on networks like ``net`` -- will
     run, without training anything (``net`` is not changed); returns the seconds it took.
     Use it to pay the first run's compilation before a progress bar starts."""
@@ -171,17 +172,18 @@ def prepare(net, X, y, *, epochs=10, batch_size=1, record=None, X_test=None, y_t
     T = as_targets(net, y, Xa.shape[0])
     epochs = check_int(epochs, "epochs", 0)
     batch_size = check_int(batch_size, "batch_size", 1)
+    l2 = check_l2(l2, net.dtype)
     if many:
         from .many import train_many
         nets = [net.copy(), net.copy()]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            train_many(nets, Xa[:2], T[:2], lr=1e-3, epochs=1, batch_size=batch_size,
+            train_many(nets, Xa[:2], T[:2], lr=1e-3, epochs=1, batch_size=batch_size, l2=l2,
                        **({} if X_test is None else dict(X_test=X_test, y_test=y_test)))
         return time.perf_counter() - t0
     c = net.copy()
     names = None if record is None else record_names(c, record, 1, 2)
-    tr = cpu.Trainer(c, Xa, T, batch_size, epochs=epochs,
+    tr = cpu.Trainer(c, Xa, T, batch_size, epochs=epochs, l2=l2,
                      watch=None if names is None else [c.neuron(nm) for nm in names])
     tr.epoch(np.arange(min(2, Xa.shape[0])), 1e-3)
     cpu.evaluate(c, Xa[:2], T[:2])
