@@ -42,6 +42,13 @@ LATE_JUMP_LR = 0.01
 ANIMATED_LR = 0.05
 ANIMATION_FRAMES = 30
 
+#: The chapter's added error term: the L2 penalties (λ) the demo sets beside the book's
+#: unpenalised runs, the η whose run it draws with each, and the η whose seed sweeps it
+#: repeats with each (η = 0.5, where every run collapses, and η = 0.05).
+PENALTY_L2S = (1e-3, 1e-2)
+PENALTY_LR = 0.05
+PENALTY_SWEEP_LRS = (0.5, 0.05)
+
 #: The sample drawn in the four-neuron and 2-2-4-3-2 network figures: (1, 1) -> P1 = 1, P2 = 0.
 _SMALL_NET_SAMPLE = presets.FOUR_NEURON_SAMPLE
 
@@ -80,6 +87,32 @@ class DemoResult:
     summary: dict
     files: list = field(default_factory=list)
     wall_time: float = 0.0
+    penalty: object = None
+
+
+@dataclass
+class PenaltyStudy:
+    """What the L2 penalty did in the demo (:func:`penalty_study`).
+
+    Attributes
+    ----------
+    l2s : list of float
+        The penalties compared, 0 first.
+    lr : float or None
+        The η of the drawn runs (:data:`PENALTY_LR`), None if the demo has no such run.
+    histories : dict
+        λ -> History of the book's run at ``lr`` (shared initial weights and seed) with
+        that penalty; λ = 0 is the book's run itself.
+    rows : list of dict
+        Per (η, λ) of the seed sweeps: ``lr, epochs, l2, seeds, at_100_final,
+        collapsed_final`` (final test accuracy < 0.6), ``median_final_test_acc``,
+        ``median_largest_w`` (each run's largest non-bias |w| at the end, median over the
+        runs), ``median_final_penalty``, ``diverged``.
+    """
+    l2s: list
+    lr: object
+    histories: dict
+    rows: list
 
 
 # -- argument checks ---------------------------------------------------------------------
@@ -404,6 +437,123 @@ def _write_figures(out, d, runs, net0, df, dpi, files, seed=presets.MOONS_SEED, 
         _save(fig, out / "sweep.png", dpi, files)
 
 
+# -- the chapter's added error term: the L2 penalty -------------------------------------
+def largest_weight(weights, net):
+    """The largest |w| of ``net``'s non-bias weights (the ones the L2 penalty acts on) in
+    each row of ``weights`` (epochs x edges, or networks x edges)."""
+    W = np.abs(np.asarray(weights, dtype=float))
+    return W[..., net.src != net.bias].max(axis=-1)
+
+
+def penalty_study(data, runs, net0, seed, seeds, *, book=None, l2s=PENALTY_L2S, loss="bce",
+                  progress=False):
+    """The chapter's added error term, measured: the book's run at :data:`PENALTY_LR`
+    trained again from the same weights and seed with each penalty λ in ``l2s``, and, for
+    each η of :data:`PENALTY_SWEEP_LRS` in ``runs``, the seed sweep repeated with λ = 0
+    and each λ (:func:`neurosim.train_many`, the sweep's own engine and seeds).
+
+    ``book`` maps η to the History of the book's unpenalised run (reused as λ = 0).
+    Returns a :class:`PenaltyStudy`."""
+    from .training import train_many
+    l2s = [0.0] + [float(v) for v in l2s]
+    epochs = dict(runs)
+    book = book or {}
+    lr = PENALTY_LR if PENALTY_LR in epochs else None
+    hist = {}
+    if lr is not None:
+        for l2 in l2s:
+            if l2 == 0.0 and lr in book:
+                hist[l2] = book[lr]
+                continue
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                hist[l2] = train(net0.copy(), data.X_train, data.y_train, lr=lr,
+                                 epochs=epochs[lr], seed=seed, X_test=data.X_test,
+                                 y_test=data.y_test, l2=l2)
+    rows = []
+    for r in [v for v in PENALTY_SWEEP_LRS if v in epochs] if seeds else []:
+        for l2 in l2s:
+            nets = [presets.moons_net(seed=s, loss=loss) for s in seeds]
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                m = train_many(nets, data.X_train, data.y_train, lr=r, epochs=epochs[r],
+                               seed=list(seeds), X_test=data.X_test, y_test=data.y_test,
+                               l2=l2, progress=progress)
+            final = m.test_acc[:, -1]
+            rows.append({"lr": float(r), "epochs": int(epochs[r]), "l2": l2,
+                         "seeds": len(seeds),
+                         "at_100_final": int(np.sum(final >= 1.0 - 1e-12)),
+                         "collapsed_final": int(np.sum(final < 0.6)),
+                         "median_final_test_acc": float(np.median(final)),
+                         "median_largest_w": float(np.median(largest_weight(m.weights,
+                                                                            nets[0]))),
+                         "median_final_penalty": float(np.median(m.penalty[:, -1])),
+                         "diverged": int(np.sum(m.diverged_epoch >= 0))})
+    return PenaltyStudy(l2s, lr, hist, rows)
+
+
+def penalty_table(rows):
+    """The penalty study's seed-sweep rows (:class:`PenaltyStudy`) as a Markdown table."""
+    head = ("| η | epochs | λ | seeds | at 100% test after the last epoch | final test acc "
+            "< 0.6 | final test acc: median | largest non-bias abs(w) at the end: median "
+            "| penalty λ/2·Σw² at the end: median |\n"
+            "|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    lines = [head]
+    for r in rows:
+        lines.append(f"| {r['lr']:g} | {r['epochs']} | {r['l2']:g} | {r['seeds']} | "
+                     f"{r['at_100_final']}/{r['seeds']} | {r['collapsed_final']}/{r['seeds']}"
+                     f" | {r['median_final_test_acc']:.3f} | {r['median_largest_w']:.3g} | "
+                     f"{r['median_final_penalty']:.3g} |")
+    return "\n".join(lines)
+
+
+def _penalty_figure(out, study, net0, dpi, files):
+    """``penalty.png``: the drawn run's weights without and with the largest λ, every λ's
+    largest non-bias |w| per epoch, and what each λ did across the seeds."""
+    from matplotlib.figure import Figure
+    from . import plots
+    fig = Figure(figsize=(13, 8.2), layout="constrained")
+    grid = fig.subplots(2, 2)
+    lr, l2s = study.lr, study.l2s
+    if lr is not None:
+        lo = min(float(np.nanmin(h.weights)) for h in study.histories.values())
+        hi = max(float(np.nanmax(h.weights)) for h in study.histories.values())
+        for ax, l2 in ((grid[0, 0], 0.0), (grid[0, 1], l2s[-1])):
+            plots.plot_weights(study.histories[l2], ax, highlight=4,
+                               title=f"η = {lr:g}, λ = {l2:g}: every weight per epoch")
+            ax.set_ylim(lo - 0.1 * (hi - lo), hi + 0.1 * (hi - lo))
+        plots.plot_largest_weight(study.histories, net0, grid[1, 0],
+                                  title=f"η = {lr:g}: largest non-bias |w| per epoch")
+    else:
+        for ax in (grid[0, 0], grid[0, 1], grid[1, 0]):
+            ax.set_axis_off()
+    ax = grid[1, 1]
+    if study.rows:
+        groups = list(dict.fromkeys(r["lr"] for r in study.rows))
+        width = 0.8 / len(l2s)
+        for k, l2 in enumerate(l2s):
+            rs = [next(r for r in study.rows if r["lr"] == g and r["l2"] == l2)
+                  for g in groups]
+            x = np.arange(len(groups)) + (k - (len(l2s) - 1) / 2) * width
+            at = [r["at_100_final"] / r["seeds"] for r in rs]
+            col = [r["collapsed_final"] / r["seeds"] for r in rs]
+            ax.bar(x, at, width * 0.9, color=f"C{k}", label=f"λ = {l2:g}: at 100% test")
+            ax.bar(x, col, width * 0.9, bottom=at, color=f"C{k}", alpha=0.35, hatch="//",
+                   label=f"λ = {l2:g}: collapsed (test acc < 0.6)")
+        ax.set_xticks(np.arange(len(groups)),
+                      [f"η = {g:g}, {dict((r['lr'], r['epochs']) for r in study.rows)[g]} "
+                       "epochs" for g in groups])
+        ax.set_ylim(0, 1.05)
+        ax.set_ylabel(f"fraction of the {study.rows[0]['seeds']} seeds, after the last epoch")
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+        ax.set_title("Across the seeds: runs at 100% test accuracy, and runs collapsed")
+        ax.grid(alpha=0.3, axis="y")
+    else:
+        ax.set_axis_off()
+    fig.suptitle("The L2 penalty λ/2·Σw² (non-bias weights), the chapter's added error term")
+    _save(fig, out / "penalty.png", dpi, files)
+
+
 # -- the demo --------------------------------------------------------------------------
 def seed_sweep(data, runs, seeds, *, loss="bce", n_jobs=1, progress=False):
     """The book's runs from many initialisations: for each (η, epochs) of ``runs``, one
@@ -422,7 +572,8 @@ def seed_sweep(data, runs, seeds, *, loss="bce", n_jobs=1, progress=False):
 
 
 def run_demo(out="neurosim-demo", *, runs=BOOK_RUNS, loss="bce", seed=presets.MOONS_SEED,
-             seeds=50, sweep=True, n_jobs=1, progress=False, figures=True, dpi=110):
+             seeds=50, sweep=True, n_jobs=1, progress=False, figures=True, dpi=110,
+             penalty=True):
     """Run the chapter's two-moons experiment and write figures and a summary.
 
     Parameters
@@ -447,6 +598,10 @@ def run_demo(out="neurosim-demo", *, runs=BOOK_RUNS, loss="bce", seed=presets.MO
         Write the PNGs (the summary is always written).
     dpi : int
         Resolution of the PNGs.
+    penalty : bool
+        The chapter's added error term: the book's η = 0.05 run again with each L2
+        penalty of :data:`PENALTY_L2S` and, with ``sweep``, the η = 0.5 and 0.05 seed
+        sweeps again with each (:func:`penalty_study`; ``penalty.png``).
 
     Returns
     -------
@@ -464,7 +619,8 @@ def run_demo(out="neurosim-demo", *, runs=BOOK_RUNS, loss="bce", seed=presets.MO
     seed = check_int(seed, "seed", 0)
     seeds = _check_seeds(seeds)
     n_jobs = _check_n_jobs(n_jobs)
-    for name, val in (("sweep", sweep), ("progress", progress), ("figures", figures)):
+    for name, val in (("sweep", sweep), ("progress", progress), ("figures", figures),
+                      ("penalty", penalty)):
         check_bool(val, name)
     dpi = check_int(dpi, "dpi", 20)
     try:
@@ -507,6 +663,9 @@ def run_demo(out="neurosim-demo", *, runs=BOOK_RUNS, loss="bce", seed=presets.MO
             late["replay_matches_sweep"] = bool(
                 np.array_equal(g["test_acc"].to_numpy(), h.test_acc))
             late["run"] = Run(LATE_JUMP_LR, ep, h, net)
+    study = penalty_study(d, runs, net0, seed, seeds if sweep else [], loss=loss,
+                          book={r.lr: r.history for r in done}, progress=progress) \
+        if penalty else None
     t_train = time.perf_counter() - t_start
 
     files = []
@@ -514,6 +673,8 @@ def run_demo(out="neurosim-demo", *, runs=BOOK_RUNS, loss="bce", seed=presets.MO
         t_fig = time.perf_counter()
         with Spinner("drawing the figures…", enabled=progress, delay=0.2):
             _write_figures(out, d, done, net0, df, dpi, files, seed=seed, late=late)
+            if study is not None and (study.lr is not None or study.rows):
+                _penalty_figure(out, study, net0, dpi, files)
         t_fig = time.perf_counter() - t_fig
     rows = [run_summary(r.history) for r in done]
     summary = {
@@ -532,6 +693,14 @@ def run_demo(out="neurosim-demo", *, runs=BOOK_RUNS, loss="bce", seed=presets.MO
         "sweep": sweep_summary(df) if df is not None else None,
         "late_jump": None if late is None else {k: v for k, v in late.items()
                                                   if k != "run"},
+        "penalty": None if study is None else {
+            "l2s": study.l2s, "lr": study.lr,
+            "runs": [{"l2": l2, "final_test_acc": float(h.test_acc[-1]),
+                      "final_train_data_loss": float(h.train_data_loss[-1]),
+                      "final_penalty": float(h.penalty[-1]),
+                      "largest_w": largest_weight(h.weights, net0).tolist()}
+                     for l2, h in study.histories.items()],
+            "sweep": study.rows},
         "figures": [p.name for p in files],
         "train_and_sweep_time_s": t_train,
     }
@@ -546,7 +715,29 @@ def run_demo(out="neurosim-demo", *, runs=BOOK_RUNS, loss="bce", seed=presets.MO
     with open(out / "summary.json", "w", encoding="utf-8") as fh:
         json.dump(summary, fh, indent=1, allow_nan=True)
     files += [out / "summary.md", out / "summary.json"]
-    return DemoResult(out, done, df, summary, files, wall)
+    return DemoResult(out, done, df, summary, files, wall, study)
+
+
+def _penalty_markdown(pen):
+    if not pen or not (pen["runs"] or pen["sweep"]):
+        return []
+    lines = ["## The L2 penalty (the chapter's added error term)", "",
+             "E = data term + λ/2·Σw² over the non-bias weights, so every step also takes "
+             "η·λ·w off each of them.", ""]
+    if pen["runs"]:
+        lines += [f"The book's η = {pen['lr']:g} run, same initial weights and seed:", "",
+                  "| λ | final test acc | final data term | final penalty | largest "
+                  "non-bias abs(w) at the end (max over the epochs) |",
+                  "|---:|---:|---:|---:|---:|"]
+        lines += [f"| {r['l2']:g} | {r['final_test_acc']:.4f} | "
+                  f"{r['final_train_data_loss']:.4g} | {r['final_penalty']:.4g} | "
+                  f"{r['largest_w'][-1]:.3g} ({max(r['largest_w']):.3g}) |"
+                  for r in pen["runs"]]
+        lines.append("")
+    if pen["sweep"]:
+        lines += ["The seed sweeps again with each λ (same seeds):", "",
+                  penalty_table(pen["sweep"]), ""]
+    return lines
 
 
 def summary_markdown(summary):
@@ -567,6 +758,7 @@ def summary_markdown(summary):
                   "initial weights and the shuffling).", "",
                   sweep_table(summary["sweep"]), ""]
         lines += _late_jump_markdown(summary.get("late_jump"), s)
+    lines += _penalty_markdown(summary.get("penalty"))
     lines += [f"Wall time {summary.get('wall_time_s', float('nan')):.1f} s "
               f"(training and sweep {summary['train_and_sweep_time_s']:.1f} s), "
               "JIT compilation included.", ""]

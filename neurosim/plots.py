@@ -44,6 +44,7 @@ CLASS_COLORS = ("#1f77b4", "#ff7f0e")
 REGION_COLORS = ("#c6dbef", "#fdd0a2")
 
 __all__ = ["plot_data", "plot_boundary", "plot_accuracy", "plot_loss", "plot_weights",
+           "plot_largest_weight",
            "plot_network", "plot_error_curve", "plot_sweep", "draw_network", "save_figure",
            "animate_training"]
 
@@ -335,6 +336,58 @@ def plot_weights(history, ax=None, *, highlight=6, title="Weights", legend=True)
                   frameon=False, handlelength=1.5, labelspacing=0.25,
                   title="edge (moved = its weight's\nmax − min over the run)",
                   title_fontsize=7, alignment="left")
+    return ax
+
+
+def plot_largest_weight(histories, net, ax=None, *, title="Largest weight"):
+    """The largest |w| of the non-bias weights (those an L2 penalty acts on) per epoch,
+    one line per History -- to see a penalty keep the weights small.
+
+    Parameters
+    ----------
+    histories : dict or History
+        label -> History (a float label is taken as λ and drawn as ``λ = 0.01``), or one
+        History; each with per-epoch weights of ``net``'s edges.
+    net : Network
+        The trained topology: says which edges are biases.
+    ax : matplotlib Axes, optional
+    title : str
+
+    Returns
+    -------
+    matplotlib Axes
+        With one line per History, in the order given.
+    """
+    from .graph import Network
+    if not isinstance(net, Network):
+        raise ValueError(f"net must be a Network, got {type(net).__name__}")
+    if not isinstance(histories, dict):
+        histories = {"": histories}
+    if not histories:
+        raise ValueError("histories must not be empty")
+    keep = net.src != net.bias
+    if not keep.any():
+        raise ValueError("net has no non-bias weights")
+    ax = _new_axes(ax, (6.5, 4))
+    for label, h in histories.items():
+        _check_history(h)
+        W = np.asarray(h.weights, dtype=float)
+        if W.ndim != 2 or W.shape[1] != net.n_edges:
+            raise ValueError(f"history {label!r} has weights of shape {W.shape}, not "
+                             f"(epochs, {net.n_edges}) for this net")
+        if isinstance(label, (float, int, np.floating)) and not isinstance(label, bool):
+            label = f"λ = {label:g}"
+        ax.plot(np.arange(W.shape[0]), np.abs(W[:, keep]).max(axis=1), lw=1.8,
+                label=label or None)
+    import matplotlib as mpl
+    ax.set_xlabel("epoch")
+    ax.xaxis.set_major_locator(mpl.ticker.MaxNLocator(integer=True))
+    ax.set_ylabel("largest |w| (non-bias weights)")
+    ax.set_ylim(bottom=0)
+    ax.grid(alpha=0.3)
+    ax.set_title(title)
+    if any(lb for lb in ax.get_legend_handles_labels()[1]):
+        ax.legend(fontsize=8)
     return ax
 
 

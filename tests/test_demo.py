@@ -32,7 +32,7 @@ def test_every_figure_and_the_summary_are_written(result):
     names = {p.name for p in result.out.iterdir()}
     expected = {"data.png", "network_four_neuron.png", "network_22432.png",
                 "network_moons.png", "error_curve.png", "sweep.png", "sweep.csv",
-                "summary.md", "summary.json"}
+                "summary.md", "summary.json", "penalty.png"}
     for lr, _ in RUNS:
         expected |= {f"lr{lr:g}_boundary.png", f"lr{lr:g}_curves.png",
                      f"lr{lr:g}_weights.png"}
@@ -215,3 +215,56 @@ def test_late_jump_is_none_when_no_run_ends_at_100_percent():
     df.loc[1, "test_acc"] = 1.0
     assert demo.late_jump(df)["seed"] == 0
     assert demo.late_jump(df, lr=0.5) is None
+
+
+def test_penalty_study_is_what_train_and_the_sweep_give(result):
+    """The L2 part of the demo: each λ's drawn run is ns.train with that l2; its λ = 0
+    sweep rows are the main seed sweep's numbers (same engine, seeds); a λ > 0 keeps the
+    non-bias weights smaller than λ = 0 did."""
+    st = result.penalty
+    assert st.l2s == [0.0, *demo.PENALTY_L2S] and st.lr == 0.05
+    assert st.histories[0.0] is next(r.history for r in result.runs if r.lr == 0.05)
+    d = ns.datasets.moons()
+    net0 = ns.presets.moons_net()
+    for l2 in demo.PENALTY_L2S:
+        h = ns.train(net0.copy(), d.X_train, d.y_train, lr=0.05, epochs=RUNS[1][1],
+                     seed=ns.presets.MOONS_SEED, X_test=d.X_test, y_test=d.y_test, l2=l2)
+        np.testing.assert_array_equal(st.histories[l2].weights, h.weights)
+        assert h.penalty[-1] > 0
+    big = demo.largest_weight(st.histories[max(st.l2s)].weights, net0)
+    none = demo.largest_weight(st.histories[0.0].weights, net0)
+    assert big[-1] < none[-1]
+    assert [(r["lr"], r["l2"]) for r in st.rows] == [(lr, l2) for lr, _ in RUNS
+                                                      for l2 in st.l2s]
+    sw = demo.sweep_summary(result.sweep)
+    for r in st.rows:
+        assert r["seeds"] == SEEDS
+        if r["l2"] == 0.0:
+            ref = next(x for x in sw if x["lr"] == r["lr"])
+            assert r["at_100_final"] == ref["at_100_final"]
+            assert r["collapsed_final"] == ref["collapsed_final"]
+            assert r["median_final_test_acc"] == ref["median_final_test_acc"]
+            assert r["median_final_penalty"] == 0.0
+        else:
+            assert r["median_final_penalty"] > 0.0
+    s = json.loads((result.out / "summary.json").read_text())
+    assert s["penalty"]["sweep"] == st.rows
+    md = (result.out / "summary.md").read_text()
+    assert "## The L2 penalty" in md and demo.penalty_table(st.rows) in md
+
+
+def test_largest_weight_skips_the_biases():
+    net = ns.presets.moons_net()
+    assert (net.src == net.bias).any() and net.src[0] != net.bias and net.src[1] != net.bias
+    W = np.zeros((2, net.n_edges))
+    W[:, net.src == net.bias] = -9.0              # biases: not what the penalty acts on
+    W[0, 0], W[1, 1] = -2.0, 3.0
+    np.testing.assert_array_equal(demo.largest_weight(W, net), [2.0, 3.0])
+
+
+def test_cli_no_penalty_skips_it(tmp_path, capsys):
+    rc = main(["demo", "--out", str(tmp_path), "--runs", "0.05:1", "--seeds", "2",
+               "--no-figures", "--no-progress", "--no-penalty"])
+    assert rc == 0
+    s = json.loads((tmp_path / "summary.json").read_text())
+    assert s["penalty"] is None and "L2 penalty" not in capsys.readouterr().out

@@ -594,3 +594,24 @@ def test_an_animation_frame_draws_that_epochs_weights(short_run):
         [(ln.get_color(), ln.get_linewidth()) for ln in fresh.get_lines()]
     assert any(f"bias {h.weights[-1][k]:+.2f}" in t.get_text() for t in moved.texts
                for k in range(net.n_edges) if net.src[k] == net.bias)
+
+
+def test_largest_weight_one_line_per_history_over_the_non_bias_weights():
+    d = ns.datasets.moons()
+    hs = {}
+    for l2 in (0.0, 0.01):
+        hs[l2] = ns.train(ns.presets.moons_net(), d.X_train[:200], d.y_train[:200], lr=0.05,
+                          epochs=3, l2=l2)
+    net = ns.presets.moons_net()
+    ax = plots.plot_largest_weight(hs, net, Figure().subplots())
+    lines = ax.get_lines()
+    assert [ln.get_label() for ln in lines] == ["λ = 0", "λ = 0.01"]
+    keep = net.src != net.bias
+    for ln, h in zip(lines, hs.values()):
+        np.testing.assert_array_equal(ln.get_ydata(), np.abs(h.weights[:, keep]).max(axis=1))
+    with pytest.raises(ValueError, match="shape"):
+        plots.plot_largest_weight(hs[0.0], ns.presets.four_neuron(), Figure().subplots())
+    with pytest.raises(ValueError, match="Network"):
+        plots.plot_largest_weight(hs[0.0], "net", Figure().subplots())
+    with pytest.raises(ValueError, match="empty"):
+        plots.plot_largest_weight({}, net, Figure().subplots())

@@ -38,6 +38,9 @@ def add_parser(sub):
                    help="initialisations per η in the seed sweep (default 50)")
     p.add_argument("--no-sweep", dest="sweep", action="store_false",
                    help="skip the seed sweep")
+    p.add_argument("--no-penalty", dest="penalty", action="store_false",
+                   help="skip the L2 penalty's runs and sweeps (the chapter's added error "
+                        "term: penalty.png)")
     p.add_argument("--seed", type=int, default=None,
                    help="seed of the shared initial weights and of the shuffling, so "
                         "--seed S replays sweep run S (default: the preset's, "
@@ -56,7 +59,7 @@ def add_parser(sub):
 
 def run(args):
     from .. import presets
-    from ..demo import run_demo, runs_table, sweep_table
+    from ..demo import penalty_table, run_demo, runs_table, sweep_table
     seed = presets.MOONS_SEED if args.seed is None else args.seed
     if args.sweep and args.seeds < 1:
         raise ValueError(f"--seeds must be >= 1, got {args.seeds}")
@@ -67,7 +70,8 @@ def run(args):
           file=sys.stderr)
     res = run_demo(args.out, runs=args.runs, loss=args.loss, seed=seed,
                    seeds=args.seeds if args.sweep else 1, sweep=args.sweep,
-                   n_jobs=args.jobs, progress=args.progress, figures=args.figures)
+                   n_jobs=args.jobs, progress=args.progress, figures=args.figures,
+                   penalty=args.penalty)
     s = res.summary
     print()
     print(runs_table(s["runs"]))
@@ -75,6 +79,10 @@ def run(args):
         print()
         print(f"Seed sweep ({len(s['settings']['sweep_seeds'])} initialisations per η):")
         print(sweep_table(s["sweep"]))
+    if s["penalty"] and s["penalty"]["sweep"]:
+        print()
+        print("The L2 penalty λ/2·Σw² (non-bias weights): the seed sweeps again with each λ:")
+        print(penalty_table(s["penalty"]["sweep"]))
     print()
     print(f"Wrote {len(res.files)} files to {res.out}/ in {res.wall_time:.1f} s "
           f"(JIT compilation included).")
