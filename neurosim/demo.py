@@ -507,9 +507,11 @@ def penalty_table(rows):
     return "\n".join(lines)
 
 
-def _penalty_figure(out, study, net0, dpi, files):
-    """``penalty.png``: the drawn run's weights without and with the largest λ, every λ's
-    largest non-bias |w| per epoch, and what each λ did across the seeds."""
+def penalty_figure(study, net0):
+    """The figure of a :class:`PenaltyStudy` (the demo's ``penalty.png``): the drawn run's
+    weights without and with the largest λ, every λ's largest non-bias |w| per epoch, and
+    what each λ did across the seeds. ``net0`` is the trained topology. Returns a
+    matplotlib Figure."""
     from matplotlib.figure import Figure
     from . import plots
     fig = Figure(figsize=(13, 8.2), layout="constrained")
@@ -551,7 +553,7 @@ def _penalty_figure(out, study, net0, dpi, files):
     else:
         ax.set_axis_off()
     fig.suptitle("The L2 penalty λ/2·Σw² (non-bias weights), the chapter's added error term")
-    _save(fig, out / "penalty.png", dpi, files)
+    return fig
 
 
 # -- the demo --------------------------------------------------------------------------
@@ -674,7 +676,7 @@ def run_demo(out="neurosim-demo", *, runs=BOOK_RUNS, loss="bce", seed=presets.MO
         with Spinner("drawing the figures…", enabled=progress, delay=0.2):
             _write_figures(out, d, done, net0, df, dpi, files, seed=seed, late=late)
             if study is not None and (study.lr is not None or study.rows):
-                _penalty_figure(out, study, net0, dpi, files)
+                _save(penalty_figure(study, net0), out / "penalty.png", dpi, files)
         t_fig = time.perf_counter() - t_fig
     rows = [run_summary(r.history) for r in done]
     summary = {

@@ -165,3 +165,33 @@ def test_prepare_compiles_the_penalised_kernel_and_refuses_bad_l2():
     np.testing.assert_array_equal(net.weights, w0)                 # and nothing trained
     with pytest.raises(ValueError, match="l2"):
         ns.training.prepare(net, X, y, l2=-1.0)
+
+
+def test_cli_l2_trains_traces_and_sweeps_with_the_penalty(tmp_path, capsys):
+    from neurosim.cli import main
+    out = tmp_path / "m.npz"
+    assert main(["train", "--net", "moons", "--data", "xor", "--n-samples", "80", "--epochs",
+                 "2", "--seed", "3", "--l2", "0.01", "--no-progress", "-o", str(out)]) == 0
+    net, hist = ns.load(out, with_history=True)
+    d = ns.datasets.xor(n_samples=80)
+    ref = ns.presets.moons_net(seed=3)
+    h = ns.train(ref, d.X_train, d.y_train, lr=0.05, epochs=2, seed=3, X_test=d.X_test,
+                 y_test=d.y_test, l2=0.01)
+    np.testing.assert_array_equal(net.weights, ref.weights)
+    assert hist.l2 == 0.01 and hist.penalty[-1] == h.penalty[-1] > 0
+    capsys.readouterr()
+    assert main(["trace", "--net", "four-neuron", "--neuron", "A", "--l2", "0.01"]) == 0
+    text = capsys.readouterr().out
+    assert "XA ← XA − η·(Xo·Aδ + λ·XA)" in text and "λ = 0.01" in text
+    assert main(["sweep", "--net", "moons", "--data", "xor", "--n-samples", "80", "--lr",
+                 "0.05", "--seeds", "2", "--epochs", "1", "--l2", "0.01", "--no-figure",
+                 "--out", str(tmp_path / "s")]) == 0
+    import pandas as pd
+    df = pd.read_csv(tmp_path / "s" / "sweep.csv")
+    m = ns.sweep(lambda s: ns.presets.moons_net(seed=s), d.X_train, d.y_train, lrs=[0.05],
+                 seeds=range(2), epochs=1, X_test=d.X_test, y_test=d.y_test, l2=0.01)
+    np.testing.assert_allclose(df["train_loss"].to_numpy(), m["train_loss"].to_numpy(),
+                               rtol=1e-12)
+    for bad in ("-0.1", "nan", "x"):
+        assert main(["train", "--net", "moons", "--data", "xor", "--l2", bad]) == 2
+        assert "argument --l2" in capsys.readouterr().err

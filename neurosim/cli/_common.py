@@ -56,6 +56,21 @@ def positive_float(text):
     return v
 
 
+def penalty(text):
+    """An L2 penalty λ: a finite number >= 0."""
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(v) or v < 0:
+        raise argparse.ArgumentTypeError(f"must be a number >= 0, got {text}")
+    return v
+
+
+L2_HELP = ("L2 penalty λ: the error gains λ/2·Σw² over the non-bias weights, each step "
+           "AC ← AC − η·(Ao·Cδ + λ·AC) (default 0: none)")
+
+
 def int_at_least(lo):
     def parse(text):
         try:

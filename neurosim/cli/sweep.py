@@ -56,6 +56,7 @@ def add_parser(sub):
                         "seeds (3 7 9)")
     p.add_argument("--epochs", type=C.int_at_least(1), default=21,
                    help="epochs per run (default 21)")
+    p.add_argument("--l2", type=C.penalty, default=0.0, help=C.L2_HELP)
     p.add_argument("--batch-size", type=C.int_at_least(1), default=1,
                    help="1 = per-sample SGD as in the chapter (default)")
     p.add_argument("--acc", type=float, default=1.0,
@@ -97,10 +98,10 @@ def run(args):
     print(f"{len(args.lr)} learning rates × {len(seeds)} seeds × {args.epochs} epochs = "
           f"{len(args.lr) * len(seeds)} runs", flush=True)
     progress.warm_up(prepare, net, d.X_train, ytr, batch_size=args.batch_size, many=True,
-                     enabled=args.progress, **test)
+                     l2=args.l2, enabled=args.progress, **test)
     df = sweeps.sweep(build, d.X_train, ytr, lrs=args.lr, seeds=seeds, epochs=args.epochs,
                       batch_size=args.batch_size, n_jobs=args.jobs, progress=args.progress,
-                      topology_name=name, **test)
+                      topology_name=name, l2=args.l2, **test)
     runs = sweeps.per_run(df, acc=args.acc, which=which)
     out.mkdir(exist_ok=True)
     files = [out / "sweep.csv", out / "runs.csv"]

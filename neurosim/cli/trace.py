@@ -54,6 +54,7 @@ def add_parser(sub):
                         "a saved network: its stored sample's)")
     p.add_argument("--lr", type=float, default=0.1, help="learning rate η for the update "
                                                          "lines (default 0.1)")
+    p.add_argument("--l2", type=C.penalty, default=0.0, help=C.L2_HELP)
     p.add_argument("--perturb", action="append", metavar="NAME=M", default=[],
                    help="also add M to a neuron's output or a weight and compare the "
                         "predicted error change m×δ with the measured one (repeatable)")
@@ -185,7 +186,7 @@ def run(args):
                   label_ok=net.loss_name == "softmax_ce" or len(net.output_idx) == 1)
     if len(t) == 1 and net.loss_name == "softmax_ce":
         t = t[0]                                      # a class label
-    tr = trace(net, x, t, lr=args.lr)
+    tr = trace(net, x, t, lr=args.lr, l2=args.l2)
     names = args.neuron
     if args.json:
         todo = names if names else net.neuron_names[net.first:]

@@ -27,6 +27,7 @@ def add_parser(sub):
                    help="learning rate η (default 0.05)")
     p.add_argument("--epochs", type=C.int_at_least(1), default=21,
                    help="epochs (default 21)")
+    p.add_argument("--l2", type=C.penalty, default=0.0, help=C.L2_HELP)
     p.add_argument("--batch-size", type=C.int_at_least(1), default=1,
                    help="1 = per-sample SGD as in the chapter (default)")
     p.add_argument("--seed", type=C.int_at_least(0), default=None,
@@ -62,10 +63,10 @@ def run(args):
     show = not args.no_progress
     print(f"{C.describe_data(d, data_info)}; {name}: {net}", flush=True)
     progress.warm_up(prepare, net, d.X_train, ytr, epochs=args.epochs,
-                     batch_size=args.batch_size, enabled=show, **test)
+                     batch_size=args.batch_size, l2=args.l2, enabled=show, **test)
     t0 = time.perf_counter()
     h = train(net, d.X_train, ytr, lr=args.lr, epochs=args.epochs,
-              batch_size=args.batch_size, seed=seed, progress=show, **test)
+              batch_size=args.batch_size, seed=seed, progress=show, l2=args.l2, **test)
     wall = time.perf_counter() - t0
     saved = None
     if args.out is not None and not h.diverged:       # save before printing anything
