@@ -80,14 +80,19 @@ def forward_backward(net, x, t):
     return E, o, delta, grad
 
 
-def sgd(net, X, T, lr, order):
-    """Per-sample SGD over samples in ``order``; returns final weights in net's edge order."""
+def sgd(net, X, T, lr, order, l2=0.0):
+    """Per-sample SGD over samples in ``order``; returns final weights in net's edge order.
+
+    ``l2``: the error gains the L2 penalty l2/2 * sum of the squares of the non-bias
+    weights, so each step is AC <- AC - lr*(Ao*Cd + l2*AC), with AC before the step."""
     names, edges, w, acts = spec(net)
     net = net.copy()
     for i in order:
         _, _, _, grad = forward_backward(net, X[i], T[i])
-        for k, e in enumerate(edges):
-            net.weights[k] -= lr * grad[e]
+        w = net.weights.copy()
+        for k, (s, d) in enumerate(edges):
+            pen = l2 * w[k] if l2 and s != net.bias_name else 0.0
+            net.weights[k] = w[k] - lr * (grad[(s, d)] + pen)
     return net.weights.copy()
 
 

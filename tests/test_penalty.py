@@ -5,21 +5,12 @@ import numpy as np
 import pytest
 
 import neurosim as ns
-from reference import LOSSES, forward_backward, random_dag, random_targets, spec
+from reference import LOSSES, random_dag, random_targets, sgd
 
 
 def _ref_sgd(net, X, T, lr, l2, order):
-    """Per-sample SGD on the penalised error: AC <- AC - lr*(Ao*Cd + l2*AC), biases not
-    penalised (naive, by edge names)."""
-    names, edges, _, _ = spec(net)
-    net = net.copy()
-    for i in order:
-        _, _, _, grad = forward_backward(net, X[i], T[i])
-        w = net.weights.copy()
-        for k, (s, d) in enumerate(edges):
-            pen = l2 * w[k] if s != net.bias_name else 0.0
-            net.weights[k] = w[k] - lr * (grad[(s, d)] + pen)
-    return net.weights.copy()
+    """The naive reference's per-sample SGD on the penalised error (tests/reference.py)."""
+    return sgd(net, X, T, lr, order, l2=l2)
 
 
 @pytest.mark.parametrize("loss", LOSSES)
@@ -195,3 +186,52 @@ def test_cli_l2_trains_traces_and_sweeps_with_the_penalty(tmp_path, capsys):
     for bad in ("-0.1", "nan", "x"):
         assert main(["train", "--net", "moons", "--data", "xor", "--l2", bad]) == 2
         assert "argument --l2" in capsys.readouterr().err
+
+
+def _ref_minibatch(net, X, T, lr, l2, order, batch):
+    """Naive minibatch SGD on the penalised error: w <- w - lr*(mean of the batch's data
+    gradients + l2*w) over the non-bias weights (tests/reference.py's per-sample gradient)."""
+    from reference import forward_backward, spec
+    _, edges, _, _ = spec(net)
+    net = net.copy()
+    for a in range(0, len(order), batch):
+        rows = order[a:a + batch]
+        g = np.zeros(net.n_edges)
+        for i in rows:
+            _, _, _, grad = forward_backward(net, X[i], T[i])
+            g += [grad[e] for e in edges]
+        pen = np.array([l2 if s != net.bias_name else 0.0 for s, _ in edges]) * net.weights
+        net.weights[:] = net.weights - lr * (g / len(rows) + pen)
+    return net.weights.copy()
+
+
+@pytest.mark.parametrize("loss", LOSSES)
+def test_minibatch_penalty_matches_reference(loss, device):
+    net = random_dag(11, n_in=2, n_hidden=5, n_out=2 if loss != "bce" else 1, loss=loss)
+    rng = np.random.default_rng(5)
+    X = rng.normal(0, 1, (12, 2))
+    T = random_targets(net, 12, 5)
+    ref = _ref_minibatch(net, X, T, 0.2, 0.05, np.arange(12), 5)     # batches 5, 5, 2
+    h = ns.train(net, X, T, lr=0.2, epochs=1, shuffle=False, batch_size=5, l2=0.05,
+                 device=device)
+    np.testing.assert_allclose(h.weights[-1], ref, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("batch_size", [1, 3])
+def test_many_networks_on_cuda_equal_the_cpu_with_mixed_l2(batch_size):
+    from neurosim import backends
+    if not backends.usable("cuda"):
+        pytest.skip("CUDA cannot be used here (no GPU, no simulator)")
+    net0 = random_dag(6, n_in=2, n_hidden=4, n_out=1, loss="bce")
+    rng = np.random.default_rng(2)
+    X = rng.normal(0, 1, (9, 2))
+    T = random_targets(net0, 9, 2)
+    l2s = [0.0, 0.02, 0.2]
+    W = np.stack([net0.weights * (1 + 0.2 * k) for k in range(3)])
+    runs = {dev: ns.train_many(net0.copy(), X, T, lr=0.1, epochs=2,
+                               weights=W, seed=[0, 1, 2], l2=l2s, batch_size=batch_size,
+                               device=dev) for dev in ("cpu", "cuda")}
+    np.testing.assert_allclose(runs["cuda"].weights, runs["cpu"].weights, rtol=1e-10,
+                               atol=1e-12)
+    np.testing.assert_allclose(runs["cuda"].penalty, runs["cpu"].penalty, rtol=1e-10)
+    assert runs["cpu"].penalty[0, -1] == 0 and (runs["cpu"].penalty[1:, -1] > 0).all()
