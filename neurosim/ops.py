@@ -9,7 +9,7 @@ import warnings
 import numpy as np
 
 from . import backends
-from .checks import check_lr
+from .checks import check_l2, check_lr
 from .inputs import as_inputs, as_targets, check_net
 from .kernels.neuron import SOFTMAX_CE
 
@@ -62,23 +62,37 @@ def gradient(net, x, y, device="cpu"):
     return E, B.gradient(net)
 
 
-def update(net, lr, device="cpu"):
-    """Apply the gradient step of the last forward/backward pass: w -= lr * o_src * dedz_dst."""
+def update(net, lr, device="cpu", l2=0.0):
+    """Apply the gradient step of the last forward/backward pass: w -= lr * o_src * dedz_dst.
+
+    ``l2`` > 0 adds the L2 penalty's part, AC <- (AC - lr*Ao*Cd) - lr*l2*AC (AC before the
+    step; biases not penalised), as ``train(..., l2=)`` steps."""
     B = backends.get(device)
     check_net(net)
     lr = check_lr(lr)
+    l2 = check_l2(l2, net.dtype)
     _dedz(net)
+    if l2 == 0:
+        B.update(net, lr)
+        return
+    keep = net.src != net.bias
+    decay = net.dtype.type(lr) * l2
+    share = decay * net.weights[keep]
     B.update(net, lr)
+    net.weights[keep] -= share
 
 
-def step(net, x, y, lr, device="cpu"):
-    """One per-sample SGD step (forward, backward, update); returns the error before it."""
+def step(net, x, y, lr, device="cpu", l2=0.0):
+    """One per-sample SGD step (forward, backward, update, with the L2 penalty ``l2``);
+    returns the error before it (the data term; the penalty is ``l2/2`` times the sum of
+    the non-bias weights' squares)."""
     lr = check_lr(lr)
     backends.get(device)
+    check_l2(l2, check_net(net).dtype)
     as_targets(net, y, 1, "y")          # bad y raises before the forward pass runs
     forward(net, x, device)
     E = backward(net, y, device)
-    update(net, lr, device)
+    update(net, lr, device, l2=l2)
     return E
 
 

@@ -235,3 +235,27 @@ def test_many_networks_on_cuda_equal_the_cpu_with_mixed_l2(batch_size):
                                atol=1e-12)
     np.testing.assert_allclose(runs["cuda"].penalty, runs["cpu"].penalty, rtol=1e-10)
     assert runs["cpu"].penalty[0, -1] == 0 and (runs["cpu"].penalty[1:, -1] > 0).all()
+
+
+def test_step_and_update_take_the_penalty(device):
+    net = random_dag(12, n_in=2, n_hidden=4, n_out=2, loss="quadratic")
+    X = np.random.default_rng(8).normal(0, 1, (3, 2))
+    T = random_targets(net, 3, 8)
+    ref = sgd(net, X, T, 0.1, [0, 1, 2], l2=0.3)
+    w0 = net.weights.copy()
+    for i in range(3):
+        ns.step(net, X[i], T[i], 0.1, device=device, l2=0.3)
+    np.testing.assert_allclose(net.weights, ref, rtol=1e-12, atol=1e-14)
+    net.weights[:] = w0
+    ns.forward(net, X[0], device=device)
+    ns.backward(net, T[0], device=device)
+    ns.update(net, 0.1, device=device, l2=0.0)                     # l2 = 0: the plain step
+    start = net.copy()
+    start.weights[:] = w0
+    np.testing.assert_allclose(net.weights, sgd(start, X, T, 0.1, [0]), rtol=1e-12,
+                               atol=1e-14)
+    for bad in (-1.0, float("nan"), "0.1"):
+        w = net.weights.copy()
+        with pytest.raises(ValueError, match="l2"):
+            ns.step(net, X[0], T[0], 0.1, device=device, l2=bad)
+        np.testing.assert_array_equal(net.weights, w)
