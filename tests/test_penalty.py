@@ -174,6 +174,13 @@ def test_cli_l2_trains_traces_and_sweeps_with_the_penalty(tmp_path, capsys):
     assert main(["trace", "--net", "four-neuron", "--neuron", "A", "--l2", "0.01"]) == 0
     text = capsys.readouterr().out
     assert "XA ← XA − η·(Xo·Aδ + λ·XA)" in text and "λ = 0.01" in text
+    assert main(["trace", "--net", "four-neuron", "--l2", "0.01", "--json"]) == 0
+    import json
+    doc = json.loads(capsys.readouterr().out)
+    four = ns.presets.four_neuron()
+    assert doc["l2"] == 0.01
+    assert doc["penalty"] == pytest.approx(0.005 * np.sum(four.weights[four.src != four.bias]
+                                                          ** 2), rel=1e-12)
     assert main(["sweep", "--net", "moons", "--data", "xor", "--n-samples", "80", "--lr",
                  "0.05", "--seeds", "2", "--epochs", "1", "--l2", "0.01", "--no-figure",
                  "--out", str(tmp_path / "s")]) == 0

@@ -191,7 +191,8 @@ def run(args):
     if args.json:
         todo = names if names else net.neuron_names[net.first:]
         doc = {"error": tr.error, "x": tr.x.tolist(), "target": tr.target.tolist(),
-               "lr": tr.lr, "loss": net.loss_name,
+               "lr": tr.lr, "l2": float(tr.l2), "penalty": float(tr.penalty),
+               "loss": net.loss_name,
                "neurons": [tr.neuron(n).as_dict() for n in todo],   # raises on a bad name
                "perturbations": []}
         if net.loss_name == "softmax_ce":
