@@ -231,73 +231,158 @@ class Trainer:
 class ManyTrainer:
     """``k`` networks of one topology, weights ``W[edge, net]`` (networks innermost).
 
-    :meth:`run` trains a stretch of epochs with their evaluations in one compiled call per
-    thread (:func:`neurosim.kernels.many.train_many`, which releases the GIL): the chunks
-    of networks are split between ``threads`` threads (default: one per core).
+    :meth:`run` trains a stretch of epochs with their evaluations in compiled calls that
+    release the GIL, on ``threads`` threads (default: one per core) that take chunks of
+    networks one at a time. A small float64 net under per-sample SGD runs the kernel
+    generated for its topology (:mod:`neurosim.kernels.plan_many`, ``planned``), anything
+    else the general one (:func:`neurosim.kernels.many.train_many`).
+
+    The data orders of :meth:`run` are ``order = (mode, perms, seeds)``: mode 0 the samples
+    in order; 1 network i visits ``perms[i % len(perms), e]`` in epoch e of the stretch;
+    2 network i draws its own from ``default_rng(seeds[i])``; 3 one order for every
+    network from ``default_rng(seeds[0])`` -- modes 2 and 3 inside the compiled call.
     """
 
     def __init__(self, net, X, T, W0, lrs, batch_size, sets, keep_weights=False, epochs=0,
-                 threads=None, l2=None):
+                 threads=None, l2=None, planned=None):
         from ..kernels import many as KM
+        from ..kernels import plan_many
         self.KM, self.net, self.X, self.T = KM, net, X, T
         self.k = k = W0.shape[0]
         self.W = np.ascontiguousarray(W0.T)
         self.lrs = np.ascontiguousarray(lrs, dtype=net.dtype)
         self.decays = decays(net, self.lrs, l2)
         self.batch = int(batch_size)
-        threads = threads or os.cpu_count() or 1
-        self.chunk = max(1, min(64, -(-k // threads)))
-        n_chunks = -(-k // self.chunk)
-        cut = np.linspace(0, n_chunks, min(threads, n_chunks) + 1).round().astype(int)
-        self.spans = list(zip(cut[:-1], cut[1:]))
+        self.threads = threads or os.cpu_count() or 1
+        if planned is None:
+            planned = (self.batch == 1
+                       and plan_many.fits(net, steps=k * max(1, epochs) * X.shape[0]))
+        self.mod = plan_many.kernels(net) if planned else None
+        self.planned = self.mod is not None
+        self.chunk = (self.mod.C if self.planned
+                      else max(1, min(64, -(-k // self.threads))))
+        self.n_chunks = -(-k // self.chunk)
         Xt, Tt = sets[1] if len(sets) > 1 else (np.zeros((0, X.shape[1]), net.dtype),
                                                  np.zeros((0, T.shape[1]), net.dtype))
         self.Xt, self.Tt, self.has_test = Xt, Tt, len(sets) > 1
         self.stopped = np.full(k, -1, np.int64)
+        self.states = np.zeros((k, 6), np.uint64)
         rows = epochs + 1
         self.loss_tr, self.acc_tr = np.zeros((k, rows)), np.zeros((k, rows))
         self.loss_te, self.acc_te = np.zeros((k, rows)), np.zeros((k, rows))
         self.sq = np.zeros((k, rows))
-        self.sq[:, 0] = [sum_sq(net, w) for w in W0]
         self.snaps = np.zeros((rows if keep_weights else 0, k, net.n_edges), net.dtype)
         if keep_weights:
             self.snaps[0] = W0
+        self.done = 0
         t0 = time.perf_counter()
-        self._threads(lambda lo, hi: self._evaluate(lo, hi))
-        self._train(np.zeros((1, 0, X.shape[0]), np.int64), 0, 0, False)   # compile
+        self._compile()
+        if not self.planned:        # the generated kernel evaluates epoch 0 itself
+            self.sq[:, 0] = [sum_sq(net, w) for w in W0]
+            self._chunks(self._evaluate)
         self.compile_time = time.perf_counter() - t0
 
-    def _threads(self, fn):
-        """``fn(b_lo, b_hi)`` for each span of chunks, side by side in threads."""
-        if len(self.spans) == 1:
-            fn(*self.spans[0])
+    def _compile(self):
+        """One tiny call with the real calls' argument types (compiles, or loads from
+        Numba's cache), on scratch copies."""
+        net, k = self.net, self.k
+        n = min(2, self.X.shape[0])
+        W = self.W[:, :1].copy()
+        z = np.zeros((1, 1))
+        args = (self.X[:n], self.T[:n], self.Xt[:0], self.Tt[:0])
+        hist = (np.full(1, -1, np.int64), z, z.copy(), z.copy(), z.copy(), z.copy(),
+                np.zeros((0, 1, net.n_edges), net.dtype))
+        if self.planned:
+            fn = self.mod.train_chunk if not np.any(self.decays) else self.mod.train_chunk_l2
+            fn(*args, 0, np.zeros((1, 0, n), np.int64), np.zeros(1, np.int64),
+               np.zeros((1, 6), np.uint64), self.lrs[:1], self.decays[:1], False, W, 0, 1, 1,
+               0, *hist)
+        else:
+            self.KM.train_many(args[0], args[1], np.zeros((1, 0, n), np.int64), self.lrs[:1],
+                               self.decays[:1], self.batch, False, net.loss, net.topo, W, 0,
+                               0, 1, 0, 0, *args[2:], *hist)
+        del k
+
+    def _chunks(self, fn):
+        """``fn(b)`` for every chunk b, on up to ``threads`` threads taking the next
+        chunk as they finish one (the work per chunk varies: diverged networks, cores
+        shared with other programs)."""
+        n_chunks = self.n_chunks
+        workers = min(self.threads, n_chunks)
+        if workers <= 1:
+            for b in range(n_chunks):
+                fn(b)
             return
+        import itertools
+        import threading
+        counter = itertools.count()
+        lock = threading.Lock()
+
+        def worker():
+            while True:
+                with lock:
+                    b = next(counter)
+                if b >= n_chunks:
+                    return
+                fn(b)
+
         from concurrent.futures import ThreadPoolExecutor
-        with ThreadPoolExecutor(len(self.spans)) as ex:
-            for f in [ex.submit(fn, lo, hi) for lo, hi in self.spans]:
+        with ThreadPoolExecutor(workers) as ex:
+            for f in [ex.submit(worker) for _ in range(workers)]:
                 f.result()
 
-    def _evaluate(self, lo, hi):
+    def _evaluate(self, b):
         net, KM = self.net, self.KM
-        KM.evaluate_many(self.X, self.T, net.loss, net.topo, self.W, self.chunk, lo, hi,
+        KM.evaluate_many(self.X, self.T, net.loss, net.topo, self.W, self.chunk, b, b + 1,
                          self.loss_tr[:, 0], self.acc_tr[:, 0])
         if self.has_test:
-            KM.evaluate_many(self.Xt, self.Tt, net.loss, net.topo, self.W, self.chunk, lo,
-                             hi, self.loss_te[:, 0], self.acc_te[:, 0])
+            KM.evaluate_many(self.Xt, self.Tt, net.loss, net.topo, self.W, self.chunk, b,
+                             b + 1, self.loss_te[:, 0], self.acc_te[:, 0])
 
-    def _train(self, perms, first, epochs, skip_zero, lo=0, hi=0):
-        net = self.net
-        self.KM.train_many(self.X, self.T, perms, self.lrs, self.decays, self.batch,
-                           bool(skip_zero), net.loss, net.topo, self.W, first, epochs,
-                           self.chunk, lo, hi, self.Xt, self.Tt, self.stopped, self.loss_tr,
-                           self.acc_tr, self.loss_te, self.acc_te, self.sq, self.snaps)
+    def run(self, order, count, skip_zero=False):
+        """The next ``count`` epochs (see the class's ``order``)."""
+        mode, perms, seeds = order
+        first = self.done
+        perms = (np.zeros((1, 0, 0), np.int64) if perms is None
+                 else np.ascontiguousarray(perms, dtype=np.int64))
+        seeds = (np.zeros(1, np.int64) if seeds is None
+                 else np.ascontiguousarray(seeds, dtype=np.int64))
+        skip = bool(skip_zero)
+        if self.planned:
+            fn = self.mod.train_chunk if not np.any(self.decays) else self.mod.train_chunk_l2
+            C = self.chunk
 
-    def run(self, perms, first, skip_zero=False):
-        """Epochs ``first+1 .. first+len(perms[0])``; network i visits the samples of each
-        in the order ``perms[i % len(perms), e]``."""
-        perms = np.ascontiguousarray(perms, dtype=np.int64)
-        self._threads(lambda lo, hi: self._train(perms, first, perms.shape[1], skip_zero,
-                                                 lo, hi))
+            def one(b):
+                k0 = b * C
+                fn(self.X, self.T, self.Xt, self.Tt, mode, perms, seeds, self.states,
+                   self.lrs, self.decays, skip, self.W, k0, min(C, self.k - k0), first, count,
+                   self.stopped, self.loss_tr, self.acc_tr, self.loss_te, self.acc_te,
+                   self.sq, self.snaps)
+        else:
+            if mode >= 2:           # the general kernel takes the orders drawn beforehand
+                from ..kernels import rng
+                perms = self._general_orders(rng, mode, seeds, count)
+            elif mode == 0:
+                perms = np.arange(self.X.shape[0])[None, None].repeat(count, 1)
+            net, C = self.net, self.chunk
+
+            def one(b):
+                self.KM.train_many(self.X, self.T, perms, self.lrs, self.decays, self.batch,
+                                   skip, net.loss, net.topo, self.W, first, count, C, b, b + 1,
+                                   self.Xt, self.Tt, self.stopped, self.loss_tr, self.acc_tr,
+                                   self.loss_te, self.acc_te, self.sq, self.snaps)
+        self._chunks(one)
+        self.done += count
+
+    def _general_orders(self, rng, mode, seeds, count):
+        """The orders of the next ``count`` epochs for the general kernel, drawn by the
+        compiled generator, which keeps each network's state between stretches."""
+        n = self.X.shape[0]
+        rows = 1 if mode == 3 else self.k
+        if self.done == 0:
+            for i in range(rows):
+                rng.seed(int(seeds[0 if mode == 3 else i]), self.states, i)
+        return rng.draw_permutations(self.states[:rows], count, n)
 
     def weights(self):
         """Every network's weights as a new array (k, n_edges)."""

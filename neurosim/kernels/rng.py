@@ -173,3 +173,21 @@ def permutations(seeds, epochs, n):
             permute_lanes(st, row, 1, 1, n)
             out[k, e] = row
     return out
+
+
+@njit(cache=True, nogil=True)
+def draw_permutations(st, epochs, n):
+    """The next ``epochs`` permutations of n from each generator row of ``st`` (advanced in
+    place), as an (len(st), epochs, n) array."""
+    out = np.empty((st.shape[0], epochs, n), np.int64)
+    one = np.empty((1, STATE_WORDS), np.uint64)
+    row = np.empty(n, np.int64)
+    for k in range(st.shape[0]):
+        for a in range(STATE_WORDS):
+            one[0, a] = st[k, a]
+        for e in range(epochs):
+            permute_lanes(one, row, 1, 1, n)
+            out[k, e] = row
+        for a in range(STATE_WORDS):
+            st[k, a] = one[0, a]
+    return out

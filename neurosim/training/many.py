@@ -154,17 +154,28 @@ def train_many(nets, X, y, *, lr=0.05, epochs=10, weights=None, batch_size=1, sh
     Xt, Tt = as_test_set(base, X_test, y_test)
     n = Xa.shape[0]
     sets = [(Xa, T)] + ([(Xt, Tt)] if Xt is not None else [])
-    rngs = ([np.random.default_rng(int(s)) for s in seeds] if seeds is not None
-            else [np.random.default_rng(seed)])
+    compiled_orders = shuffle and (seeds is not None or isinstance(seed, (int, np.integer)))
+    rngs = None
+    if shuffle and not compiled_orders:                # None or a Generator: NumPy draws
+        rngs = [np.random.default_rng(seed)]
 
     def perms(count):
-        return np.stack([np.stack([r.permutation(n) if shuffle else np.arange(n)
-                                   for _ in range(count)]) for r in rngs])
+        if rngs is None:
+            return np.arange(n)[None, None].repeat(count, 1)
+        return np.stack([np.stack([r.permutation(n) for _ in range(count)]) for r in rngs])
 
+    if not shuffle:
+        order = (0, None, None)
+    elif seeds is not None:
+        order = (2, None, seeds)
+    elif compiled_orders:
+        order = (3, None, np.array([int(seed)], np.int64))
+    else:
+        order = None                                     # drawn per stretch by perms()
     bar = progress_bar(progress, epochs, f"{k} networks")
     if device == "cpu" and k > 1:
         out = _cpu_many(B, base, Xa, T, W0, lrs, l2s, batch_size, sets, keep_weights, epochs,
-                        perms, skip_zero_error, bar, seeds is not None)
+                        order, perms, skip_zero_error, bar)
     else:
         state = (B.ManyTrainer(base, Xa, T, W0, lrs, batch_size, sets, l2=l2s)
                  if device == "cuda"
@@ -175,7 +186,13 @@ def train_many(nets, X, y, *, lr=0.05, epochs=10, weights=None, batch_size=1, sh
             pens.append(penalty_rows(base, state.weights(), l2s))
             return state.evaluate()
 
-        c = run_epochs(epochs, lambda ep: perms(1)[:, 0],
+        each = ([np.random.default_rng(int(s)) for s in seeds] if seeds is not None
+                else [np.random.default_rng(seed)])
+
+        def one_epoch(ep):
+            return np.stack([r.permutation(n) if shuffle else np.arange(n) for r in each])
+
+        c = run_epochs(epochs, one_epoch,
                        lambda p: state.epoch(p, skip_zero_error), evaluate,
                        state.weights, keep_weights=keep_weights,
                        stop_on_divergence=device == "cpu", bar=bar)
@@ -199,21 +216,26 @@ def train_many(nets, X, y, *, lr=0.05, epochs=10, weights=None, batch_size=1, sh
     return hist
 
 
-def _cpu_many(B, base, Xa, T, W0, lrs, l2s, batch_size, sets, keep_weights, epochs, perms,
-              skip_zero, bar, seeds_given):
-    """The CPU's compiled many-networks loop: stretches of epochs per call, so that the
-    data orders of a stretch stay small and a progress bar can move between them."""
+def _cpu_many(B, base, Xa, T, W0, lrs, l2s, batch_size, sets, keep_weights, epochs, order,
+              perms, skip_zero, bar):
+    """The CPU's compiled many-networks calls: one for the whole run, or (with a progress
+    bar, or orders drawn by NumPy in Python) stretches of epochs, so that the bar moves and
+    the orders of a stretch stay small."""
     k, n = W0.shape[0], Xa.shape[0]
     st = B.ManyTrainer(base, Xa, T, W0, lrs, batch_size, sets, keep_weights, epochs, l2=l2s)
-    P = k if seeds_given else 1
-    per_call = max(1, min(epochs, (1 << 22) // max(1, P * n)))       # <= 32 MiB of orders
+    if order is not None and bar is None:
+        per_call = max(1, epochs)
+    elif order is not None:
+        per_call = max(1, min(epochs, -(-epochs // 20), (1 << 24) // max(1, k * n)))
+    else:
+        per_call = max(1, min(epochs, (1 << 22) // max(1, n)))     # <= 32 MiB of orders
     times = []
     done = 0
     while done < epochs:
         count = min(per_call, epochs - done)
-        p = perms(count)
+        o = order if order is not None else (1, perms(count), None)
         t0 = time.perf_counter()
-        st.run(p, done, skip_zero)
+        st.run(o, count, skip_zero)
         times += [(time.perf_counter() - t0) / count] * count
         done += count
         if bar is not None:
