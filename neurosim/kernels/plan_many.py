@@ -41,7 +41,7 @@ MIN_STEPS = 200_000
 #: False: never generate (train_many runs the general many-networks kernel).
 ENABLED = True
 
-_VERSION = "1"
+_VERSION = "2"
 _LIBM = (SIGMOID, TANH)
 
 
@@ -319,6 +319,7 @@ class _Gen:
              "    n = X.shape[0]",
              f"    S = np.zeros({R.total * C})",
              f"    pm = np.empty(n * {C}, np.int64)",
+             "    row = np.empty(n, np.int64)",
              f"    st = np.zeros(({C}, R.STATE_WORDS), np.uint64)",
              f"    tot = np.zeros({C})",
              f"    right = np.zeros({C}, np.int64)",
@@ -356,7 +357,10 @@ class _Gen:
              f"                        pm[s * {C} + q] = perms[(k0 + (q if q < c else 0)) % P,"
              " e_, s]",
              "            else:",
-             "                R.permute_lanes(st, pm, 1 if shared else c, " + f"{C}, n)",
+             "                for q in range(1 if shared else c):",
+             "                    R.shuffle_row(st, q, row, n)",
+             "                    for s in range(n):",
+             f"                        pm[s * {C} + q] = row[s]",
              "                for s in range(n):",
              f"                    for q in range(1 if shared else c, {C}):",
              f"                        pm[s * {C} + q] = pm[s * {C}]",

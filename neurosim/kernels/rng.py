@@ -12,7 +12,9 @@ uint64)``), PCG64's seeding and XSL-RR output, ``random_interval`` (masked rejec
 tests/test_rng.py holds them to NumPy itself.
 """
 import numpy as np
-from numba import njit
+from llvmlite import ir
+from numba import njit, types
+from numba.extending import intrinsic
 
 U = np.uint64
 _M32 = U(0xFFFFFFFF)
@@ -42,14 +44,17 @@ def _mix(x, y):
     return r ^ (r >> _SH16)
 
 
-@njit(cache=True, inline="always")
-def _mulhi(a, b):
-    """High 64 bits of the 128-bit product of two uint64."""
-    a_lo, a_hi = a & _M32, a >> _SH32
-    b_lo, b_hi = b & _M32, b >> _SH32
-    p0, p1, p2, p3 = a_lo * b_lo, a_lo * b_hi, a_hi * b_lo, a_hi * b_hi
-    mid = (p0 >> _SH32) + (p1 & _M32) + (p2 & _M32)
-    return p3 + (p1 >> _SH32) + (p2 >> _SH32) + (mid >> _SH32)
+@intrinsic
+def _mulhi(typingctx, a, b):
+    """High 64 bits of the 128-bit product of two uint64 (one multiply instruction where
+    the processor has one: LLVM's i128 product)."""
+    sig = types.uint64(types.uint64, types.uint64)
+
+    def codegen(context, builder, signature, args):
+        wide = ir.IntType(128)
+        p = builder.mul(builder.zext(args[0], wide), builder.zext(args[1], wide))
+        return builder.trunc(builder.lshr(p, ir.Constant(wide, 64)), ir.IntType(64))
+    return sig, codegen
 
 
 @njit(cache=True, inline="always")
@@ -191,3 +196,51 @@ def draw_permutations(st, epochs, n):
         for a in range(STATE_WORDS):
             st[k, a] = one[0, a]
     return out
+
+
+@njit(cache=True, inline="always")
+def _out(sh, sl):
+    x = sh ^ sl
+    r = sh >> _SH58
+    return (x >> r) | (x << ((U(64) - r) & _SH64M))
+
+
+@njit(cache=True, nogil=True)
+def shuffle_row(st, r, out, n):
+    """``out[:n]`` <- ``permutation(n)`` drawn from generator row ``r`` of ``st`` (advanced
+    in place): what :func:`permute_lanes` draws, the state held in registers."""
+    sh, sl, ih, il = st[r, 0], st[r, 1], st[r, 2], st[r, 3]
+    has, u = st[r, 4], st[r, 5]
+    for s in range(n):
+        out[s] = s
+    for i in range(n - 1, 0, -1):
+        mx = U(i)
+        mask = mx
+        mask |= mask >> U(1)
+        mask |= mask >> U(2)
+        mask |= mask >> U(4)
+        mask |= mask >> U(8)
+        mask |= mask >> _SH16
+        mask |= mask >> _SH32
+        while True:
+            if mx <= _M32:
+                if has != _ZERO:
+                    has = _ZERO
+                    v = u
+                else:
+                    sh, sl = _step(sh, sl, ih, il)
+                    x = _out(sh, sl)
+                    has = _ONE
+                    u = x >> _SH32
+                    v = x & _M32
+            else:
+                sh, sl = _step(sh, sl, ih, il)
+                v = _out(sh, sl)
+            v &= mask
+            if v <= mx:
+                break
+        j = np.int64(v)
+        a = out[i]
+        out[i] = out[j]
+        out[j] = a
+    st[r, 0], st[r, 1], st[r, 4], st[r, 5] = sh, sl, has, u
