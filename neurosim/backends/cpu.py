@@ -262,8 +262,8 @@ class ManyTrainer:
         self.chunk = (self.mod.C if self.planned
                       else max(1, min(64, -(-k // self.threads))))
         self.n_chunks = -(-k // self.chunk)
-        Xt, Tt = sets[1] if len(sets) > 1 else (np.zeros((0, X.shape[1]), net.dtype),
-                                                 np.zeros((0, T.shape[1]), net.dtype))
+        empty = (np.zeros((0, X.shape[1]), net.dtype), np.zeros((0, T.shape[1]), net.dtype))
+        Xt, Tt = sets[1] if len(sets) > 1 else empty
         self.Xt, self.Tt, self.has_test = Xt, Tt, len(sets) > 1
         self.stopped = np.full(k, -1, np.int64)
         self.states = np.zeros((k, 6), np.uint64)

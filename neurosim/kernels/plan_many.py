@@ -22,7 +22,6 @@ import hashlib
 import importlib.util
 import os
 import sys
-import weakref
 
 import numpy as np
 
@@ -41,7 +40,7 @@ MIN_STEPS = 200_000
 #: False: never generate (train_many runs the general many-networks kernel).
 ENABLED = True
 
-_VERSION = "2"
+_VERSION = "3"
 _LIBM = (SIGMOID, TANH)
 
 
@@ -119,8 +118,14 @@ class _Gen:
             if pending:
                 L.append(f"{ind}for q in range(c):")
                 for j in pending:
-                    L.append(f"{ind}    {self.at(R.o[j])} = activate({self.code[self.act[j]]}, "
-                             f"{self.at(R.z[j])})")
+                    if self.act[j] == SIGMOID:      # activate's two branches, one division
+                        L.extend([f"{ind}    z_ = {self.at(R.z[j])}",
+                              f"{ind}    ez_ = math.exp(-abs(z_))",
+                              f"{ind}    {self.at(R.o[j])} = (1.0 if z_ >= 0.0 else ez_) / "
+                              "(1.0 + ez_)"])
+                    else:
+                        L.append(f"{ind}    {self.at(R.o[j])} = activate("
+                                 f"{self.code[self.act[j]]}, {self.at(R.z[j])})")
                 pending.clear()
 
         for j in range(self.n_in + 1, self.n):
@@ -253,7 +258,7 @@ class _Gen:
             a = int(self.act[j])
             if loss == BCE and a == SIGMOID:
                 L += [f"{i2}ez_ = math.exp(-abs({z}))",
-                      f"{i2}o{j} = 1.0 / (1.0 + ez_) if {z} >= 0.0 else ez_ / (1.0 + ez_)",
+                      f"{i2}o{j} = (1.0 if {z} >= 0.0 else ez_) / (1.0 + ez_)",
                       f"{i2}lp_ = math.log1p(ez_)",
                       f"{i2}e_ = 0.0",
                       f"{i2}if t{k} != 0.0:",
@@ -449,24 +454,38 @@ def source(net, C=None):
     return "\n".join(head) + "\n\n\n" + "\n".join(L) + "\n"
 
 
-_KEYS = weakref.WeakKeyDictionary()
+_KEYS = {}          # topology -> (key, source): every Network of one shape shares them
 _LOADED = {}
 
 
+def _shape(net):
+    return (net.n_inputs, net.dtype.str, int(net.loss), net.src.tobytes(), net.dst.tobytes(),
+            net.act.tobytes(), net.output_idx.tobytes())
+
+
 def _keyed(net):
-    ks = _KEYS.get(net)
+    shape = _shape(net)
+    ks = _KEYS.get(shape)
     if ks is None:
         text = source(net)
         key = hashlib.sha256((_VERSION + planner._neuron_source() + _rng_source()
                               + text).encode()).hexdigest()[:20]
-        ks = _KEYS[net] = (key, text)
+        ks = _KEYS[shape] = (key, text)
     return ks
 
 
 def _rng_source():
-    from . import rng
-    with open(rng.__file__, encoding="utf-8") as f:
-        return f.read()
+    """rng.py's source, part of the key (the generated file imports it: see
+    ``planner._neuron_source``)."""
+    global _RNG_SRC
+    if _RNG_SRC is None:
+        from . import rng
+        with open(rng.__file__, encoding="utf-8") as f:
+            _RNG_SRC = f.read()
+    return _RNG_SRC
+
+
+_RNG_SRC = None
 
 
 def loaded(net):
