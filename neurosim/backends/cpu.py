@@ -144,20 +144,25 @@ class Trainer:
     (:meth:`records`), by the same epoch body compiled with recording on.
     """
 
-    def __init__(self, net, X, T, batch_size=1, watch=None, epochs=0, l2=0.0):
+    def __init__(self, net, X, T, batch_size=1, watch=None, epochs=0, l2=0.0, running=False):
         self.net, self.X, self.T, self.batch = net, X, T, int(batch_size)
+        self.running = bool(running)
         self.l2 = net.dtype.type(l2)
         self.S = scratch(net)
         self.grad = np.zeros(net.n_edges, dtype=net.dtype)
         self.epochs_done = 0
         self.planned = None
         if watch is None:
-            self.kernel, self.watch = K.train_epoch, None
+            self.kernel, self.watch = (K.running_epoch if running else K.train_epoch), None
             self.rec = no_record(net)
             if self.batch == 1 and planner.fits(net, steps=epochs * X.shape[0]):
                 mod = planner.kernels(net)
-                self.planned = mod.sgd_epoch if self.l2 == 0 else mod.sgd_epoch_l2
+                name = ("sgd_running" if running else "sgd_epoch") + ("_l2" if self.l2 else "")
+                self.planned = getattr(mod, name)
         else:
+            if running:
+                raise ValueError("a running loss is not recorded: record= needs the "
+                                 "evaluated train_loss")
             n, k = X.shape[0], len(watch)
             self.kernel, self.watch = K.record_epoch, np.asarray(watch, dtype=np.int64)
             self.out = np.zeros((epochs, n, k), dtype=net.dtype)
@@ -181,7 +186,8 @@ class Trainer:
                            net.topo, net.weights, self.S, self.grad, rec)
 
     def epoch(self, perm, lr, skip_zero=False):
-        """One epoch over the samples in ``perm`` order; returns (sum of E, updates).
+        """One epoch over the samples in ``perm`` order; returns (sum of E, updates), and
+        with ``running`` (sum of E, updates, samples classified right before their step).
 
         A long epoch runs as several kernel calls of about :data:`PIECE_SECONDS` each (whole
         minibatches; one call for minibatches under ``skip_zero``, whose batches depend on
@@ -199,14 +205,31 @@ class Trainer:
         piece = self._piece(skip_zero)
         if piece >= n:
             return self._run(perm, lr, decay, bool(skip_zero), rec)
-        total, updates = 0.0, 0
+        acc = None
         for a in range(0, n, piece):
             r = rec if self.watch is None else tuple(x[a:a + piece] if x.ndim and i else x
                                                     for i, x in enumerate(rec))
-            t, u = self._run(perm[a:a + piece], lr, decay, bool(skip_zero), r)
-            total += t
-            updates += u
-        return total, updates
+            got = self._run(perm[a:a + piece], lr, decay, bool(skip_zero), r)
+            acc = got if acc is None else tuple(x + y for x, y in zip(acc, got))
+        return acc
+
+    def evaluate_rows(self, W, X, T):
+        """Sum of E and correct samples over (X, T) with each row of ``W`` (n_rows, n_edges)
+        as the weights: two arrays (n_rows,), by the planner's generated evaluation where
+        training runs generated code, else the general kernel; the same bits as
+        :func:`evaluate` row by row. Calls of about PIECE_SECONDS of work."""
+        net, rows = self.net, W.shape[0]
+        loss, right = np.zeros(rows), np.zeros(rows, np.int64)
+        per = max(1, int(PIECE_SECONDS / (0.5e-9 * max(1, net.n_edges) * max(1, X.shape[0]))))
+        mod = planner.kernels(net) if self.planned is not None else None
+        S = scratch(net)
+        for a in range(0, rows, per):
+            b = min(rows, a + per)
+            if mod is not None:
+                mod.evaluate_rows(X, T, W[a:b], loss[a:b], right[a:b])
+            else:
+                K.evaluate_rows(X, T, net.loss, net.topo, W[a:b], S, loss[a:b], right[a:b])
+        return loss, right
 
     def _piece(self, skip_zero):
         """Sample steps per kernel call: about PIECE_SECONDS of work at ~2 ns per edge."""

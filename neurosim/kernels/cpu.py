@@ -430,15 +430,19 @@ def _record(s, watch, out, delta, rec_out, rec_delta, is_out, backward_ran):
 
 
 @njit(cache=True, inline="always", error_model="numpy")
-def _sgd_body(X, T, perm, lr, decay, skip_zero, loss, topo, w, S, rec, record):
+def _sgd_body(X, T, perm, lr, decay, skip_zero, loss, topo, w, S, rec, record,
+              running=False):
     """Per-sample SGD over ``X[perm]`` (forward, deltas, update, next sample), four rows of
     a dense group at a time; ``decay = lr * l2`` != 0 adds the L2 penalty's part to every
     non-bias weight's step; with ``record`` (a compile-time flag) the watched neurons'
-    outputs and deltas and each step's error go into ``rec``. Returns (sum of E, updates)."""
+    outputs and deltas and each step's error go into ``rec``; with ``running`` (also a
+    compile-time flag) the error is always summed and the samples classified right before
+    their step counted. Returns (sum of E, updates, right)."""
     z, out, delta, dedz = S
     watch, rec_out, rec_delta, rec_err = rec
     is_out = topo[2]
-    want_E = skip_zero or record or loss != BCE
+    want_E = skip_zero or record or running or loss != BCE
+    right = 0
     start = _groups(topo[0], topo[4], topo[6], topo[7])
     rows = np.empty(topo[1].shape[0], np.int64)
     penal = decay != 0.0
@@ -450,6 +454,8 @@ def _sgd_body(X, T, perm, lr, decay, skip_zero, loss, topo, w, S, rec, record):
         i = perm[s]
         _forward_grouped(X[i], topo, w, z, out, start)
         E = output_deltas(loss, topo[1], topo[3], z, out, T[i], delta, dedz, want_E)
+        if running:
+            right += correct(loss, topo[3], out, T[i])
         total += E
         if record:
             rec_err[s] = E
@@ -465,19 +471,20 @@ def _sgd_body(X, T, perm, lr, decay, skip_zero, loss, topo, w, S, rec, record):
         updates += 1
         if record:
             _record(s, watch, out, delta, rec_out, rec_delta, is_out, True)
-    return total, updates
+    return total, updates, right
 
 
 @njit(cache=True, inline="always", error_model="numpy")
 def _minibatch_body(X, T, perm, lr, decay, batch, skip_zero, loss, topo, w, S, grad, rec,
-                    record):
+                    record, running=False):
     """Minibatch SGD over ``X[perm]``: gradients summed over ``batch`` samples, then
     ``w -= lr * grad / batch`` (and ``decay * w`` off the non-bias weights);
-    ``record`` as in :func:`_sgd_body`."""
+    ``record`` and ``running`` as in :func:`_sgd_body`."""
     z, out, delta, dedz = S
     watch, rec_out, rec_delta, rec_err = rec
     is_out = topo[2]
-    want_E = skip_zero or record or loss != BCE
+    want_E = skip_zero or record or running or loss != BCE
+    right = 0
     src, bias = topo[10], topo[0]
     for e in range(w.shape[0]):
         grad[e] = 0.0
@@ -488,6 +495,8 @@ def _minibatch_body(X, T, perm, lr, decay, batch, skip_zero, loss, topo, w, S, g
         i = perm[s]
         forward(X[i], topo, w, z, out)
         E = output_deltas(loss, topo[1], topo[3], z, out, T[i], delta, dedz, want_E)
+        if running:
+            right += correct(loss, topo[3], out, T[i])
         total += E
         if record:
             rec_err[s] = E
@@ -506,7 +515,7 @@ def _minibatch_body(X, T, perm, lr, decay, batch, skip_zero, loss, topo, w, S, g
     if nb > 0:
         apply_grad(w, grad, lr / nb, decay, src, bias)
         updates += 1
-    return total, updates
+    return total, updates, right
 
 
 @njit(cache=True, error_model="numpy", nogil=True)
@@ -526,9 +535,22 @@ def train_epoch(X, T, perm, lr, decay, batch, skip_zero, loss, topo, w, S, grad,
     ``rec`` is unused here (see :func:`record_epoch`).
     """
     if batch == 1:
-        return _sgd_body(X, T, perm, lr, decay, skip_zero, loss, topo, w, S, rec, False)
+        r = _sgd_body(X, T, perm, lr, decay, skip_zero, loss, topo, w, S, rec, False)
+    else:
+        r = _minibatch_body(X, T, perm, lr, decay, batch, skip_zero, loss, topo, w, S, grad,
+                            rec, False)
+    return r[0], r[1]
+
+
+@njit(cache=True, error_model="numpy", nogil=True)
+def running_epoch(X, T, perm, lr, decay, batch, skip_zero, loss, topo, w, S, grad, rec):
+    """:func:`train_epoch` that always sums the error (bce included) and also counts the
+    samples classified right before their step: (sum of E, updates, right), the epoch's
+    running loss and accuracy (``train(..., train_loss="running")``)."""
+    if batch == 1:
+        return _sgd_body(X, T, perm, lr, decay, skip_zero, loss, topo, w, S, rec, False, True)
     return _minibatch_body(X, T, perm, lr, decay, batch, skip_zero, loss, topo, w, S, grad,
-                           rec, False)
+                           rec, False, True)
 
 
 @njit(cache=True, error_model="numpy", nogil=True)
@@ -538,9 +560,11 @@ def record_epoch(X, T, perm, lr, decay, batch, skip_zero, loss, topo, w, S, grad
     change) go into ``rec[1][s]``, ``rec[2][s]``, and the sample's error into ``rec[3][s]``
     (deltas of a skipped zero-error step are 0, the backward pass not being run)."""
     if batch == 1:
-        return _sgd_body(X, T, perm, lr, decay, skip_zero, loss, topo, w, S, rec, True)
-    return _minibatch_body(X, T, perm, lr, decay, batch, skip_zero, loss, topo, w, S, grad,
-                           rec, True)
+        r = _sgd_body(X, T, perm, lr, decay, skip_zero, loss, topo, w, S, rec, True)
+    else:
+        r = _minibatch_body(X, T, perm, lr, decay, batch, skip_zero, loss, topo, w, S, grad,
+                            rec, True)
+    return r[0], r[1]
 
 
 @njit(cache=True, error_model="numpy", nogil=True)
@@ -554,6 +578,14 @@ def evaluate(X, T, loss, topo, w, S, total=0.0, right=0):
         total += output_deltas(loss, topo[1], topo[3], z, out, T[i], delta, dedz)
         right += correct(loss, outputs, out, T[i])
     return total, right
+
+
+@njit(cache=True, error_model="numpy", nogil=True)
+def evaluate_rows(X, T, loss, topo, W, S, loss_out, right_out):
+    """:func:`evaluate` with each row of ``W`` (the weights of every epoch) in turn:
+    ``loss_out[r], right_out[r]`` = its sum of E and correct samples over (X, T)."""
+    for r in range(W.shape[0]):
+        loss_out[r], right_out[r] = evaluate(X, T, loss, topo, W[r], S, 0.0, 0)
 
 
 @njit(cache=True, error_model="numpy", nogil=True)

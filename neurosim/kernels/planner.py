@@ -18,7 +18,8 @@ import weakref
 
 import numpy as np
 
-from .neuron import (ACTIVATION_NAMES, BCE, IDENTITY, LOSS_NAMES, RELU, SOFTMAX_CE)
+from .neuron import (ACTIVATION_NAMES, BCE, IDENTITY, LOSS_NAMES, RELU, SIGMOID,
+                     SOFTMAX_CE)
 
 #: Networks with at most this many edges get a generated kernel; larger ones run the
 #: general kernels (compile time grows with the edges: docs/kernels.md, "The planner").
@@ -32,12 +33,13 @@ MIN_STEPS = 20_000
 #: False: never generate kernels (every network runs the general kernels).
 ENABLED = True
 
-_VERSION = "3"                     # bump when the generated code's shape changes
+_VERSION = "4"                     # bump when the generated code's shape changes
 
 
 _OURS = {"X", "T", "perm", "lr", "skip_zero", "w", "total", "updates", "want_E", "s", "i",
          "E", "mx", "decay", "se", "lse", "s_", "d_", "e_", "g_", "st_", "F", "LOSS", "BCE", "np",
-         "math", "njit", "activate", "derivative", "output_terms"}
+         "math", "njit", "activate", "derivative", "output_terms", "right", "ok_", "bo_", "bv_",
+         "bt_", "tv_", "ex_", "t_", "l_", "W", "loss_out", "right_out", "r", "evaluate"}
 
 
 def _names(net):
@@ -52,8 +54,18 @@ def _names(net):
     return names if ok else [f"n{j}" for j in range(len(names))]
 
 
-def _forward(net, names, code_name):
-    """Lines of one sample forward (sample row ``i`` of X), in the general kernel's order."""
+def _shares_exp(net):
+    """Whether an evaluation can take a sigmoid output's e^-|z| once for both its output and
+    its bce error: in float64, where the output's exp and the loss's see the same z (in
+    float32 the loss takes z rounded to float32, the activation the float64 sum)."""
+    return net.loss == BCE and net.dtype == np.float64
+
+
+def _forward(net, names, code_name, shared_exp=False):
+    """Lines of one sample forward (sample row ``i`` of X), in the general kernel's order.
+    With ``shared_exp`` each sigmoid output keeps ``ex_<k> = e^-|z|`` for the loss
+    (the same bits: ``neuron.activate`` takes e^-z for z >= 0, e^z below)."""
+    outs = {int(j): k for k, j in enumerate(net.output_idx)}
     n, n_in, src, dst, act, edge = (net.n_neurons, net.n_inputs, net.src, net.dst, net.act,
                                     net.edge_names)
     L = ["        # forward: each neuron's net input, in edge order, then its activation"]
@@ -66,7 +78,12 @@ def _forward(net, names, code_name):
             ln = f"        s_ += w[{e}] * {names[src[e]]}o"
             L.append(ln + " " * max(1, 30 - len(ln)) + f"# {edge[e]}")
         L.append(f"        z{names[j]} = F(s_)")
-        if act[j] == RELU:
+        if shared_exp and j in outs and act[j] == SIGMOID:
+            k = outs[j]
+            L += [f"        ex{k}_ = math.exp(-abs(s_))          # e^-|z|, once",
+                  f"        {names[j]}o = F(1.0 / (1.0 + ex{k}_) if s_ >= 0.0 else "
+                  f"ex{k}_ / (1.0 + ex{k}_))"]
+        elif act[j] == RELU:
             L.append(f"        {names[j]}o = F(s_ if s_ > 0.0 else 0.0 * s_)")
         elif act[j] == IDENTITY:
             L.append(f"        {names[j]}o = F(s_)")
@@ -75,9 +92,11 @@ def _forward(net, names, code_name):
     return L
 
 
-def _loss(net, names, code_name, want_E):
+def _loss(net, names, code_name, want_E, shared_exp=False):
     """Lines of the error E at the outputs and each output's delta and dE/dz, as
-    ``cpu.output_deltas`` computes them."""
+    ``cpu.output_deltas`` computes them; with ``shared_exp`` (an evaluation: E alone) the
+    bce error ``t softplus(-z) + (1 - t) softplus(z)`` from the output's ``e^-|z|``
+    (``neuron.softplus(x)`` is ``x + log1p(e^-x)`` for x > 0, ``log1p(e^x)`` else)."""
     outs = [int(j) for j in net.output_idx]
     act = net.act
     L = ["        # the error at the outputs, and each output's delta and dE/dz",
@@ -93,6 +112,18 @@ def _loss(net, names, code_name, want_E):
             L += [f"        E -= T[i, {k}] * ({names[j]}o - lse)",
                   f"        d_ = math.exp({names[j]}o - lse) - T[i, {k}]",
                   f"        {names[j]}d = F(d_)", f"        {names[j]}g = F(d_)"]
+        return L
+    if shared_exp:
+        for k, j in enumerate(outs):
+            L += [f"        t_ = np.float64(T[i, {k}])",
+                  f"        l_ = math.log1p(ex{k}_)",
+                  "        e_ = 0.0",
+                  "        if t_ != 0.0:",
+                  f"            e_ += t_ * ((-z{names[j]} + l_) if -z{names[j]} > 0.0 else l_)",
+                  "        if t_ != 1.0:",
+                  f"            e_ += (1.0 - t_) * ((z{names[j]} + l_) if z{names[j]} > 0.0 "
+                  "else l_)",
+                  "        E += e_"]
         return L
     for k, j in enumerate(outs):
         L += [f"        e_, d_, g_ = output_terms(LOSS, {code_name[act[j]]}, z{names[j]}, "
@@ -119,31 +150,38 @@ def _correct(net, names):
     return L + ["        if bo_ == bt_:", "            right += 1"]
 
 
-def _sgd(net, names, code_name, penal):
+def _sgd(net, names, code_name, penal, running=False):
     """Lines of the per-sample SGD epoch ``sgd_epoch`` or, with ``penal``, its L2-penalised
     twin ``sgd_epoch_l2`` (``decay = lr * l2``), as ``cpu.train_epoch`` runs them: each
     non-bias weight's share ``decay * w`` is taken before the backward pass (from the
-    weights before the step) and subtracted after its data part."""
+    weights before the step) and subtracted after its data part. With ``running``:
+    ``sgd_running`` / ``sgd_running_l2`` (``cpu.running_epoch``), which always sum the
+    error and also count the samples classified right before their step."""
     n, n_in = net.n_neurons, net.n_inputs
     src, dst, act = net.src, net.dst, net.act
     edge = net.edge_names
     is_out = net.is_output
     penalised = [int(e) for e in range(net.n_edges) if src[e] != n_in] if penal else []
+    fn = ("sgd_running" if running else "sgd_epoch") + ("_l2" if penal else "")
+    ret = "(sum of E, updates, right)" if running else "(sum of E, updates)"
     if penal:
-        head = ["def sgd_epoch_l2(X, T, perm, lr, decay, skip_zero, w):",
+        head = [f"def {fn}(X, T, perm, lr, decay, skip_zero, w):",
                 '    """Per-sample SGD over X[perm] with the L2 penalty l2/2 * sum of the'
                 ' non-bias',
-                '    w^2 (decay = lr * l2); returns (sum of E, updates)."""']
+                f'    w^2 (decay = lr * l2); returns {ret}."""']
     else:
-        head = ["def sgd_epoch(X, T, perm, lr, skip_zero, w):",
-                '    """Per-sample SGD over X[perm]; returns (sum of E, updates)."""']
+        head = [f"def {fn}(X, T, perm, lr, skip_zero, w):",
+                f'    """Per-sample SGD over X[perm]; returns {ret}."""']
     L = ["@njit(cache=True, nogil=True, error_model=\"numpy\")"] + head + [
          "    total = 0.0",
          "    updates = 0",
-         "    want_E = skip_zero or LOSS != BCE",
+         *(["    right = 0", "    want_E = True"] if running else
+           ["    want_E = skip_zero or LOSS != BCE"]),
          "    for s in range(perm.shape[0]):",
          "        i = perm[s]"]
     L += _forward(net, names, code_name) + _loss(net, names, code_name, "want_E")
+    if running:
+        L += _correct(net, names)
     L += ["        total += E",
           "        if skip_zero and E == 0.0:",
           "            continue"]
@@ -176,7 +214,8 @@ def _sgd(net, names, code_name, penal):
     if penal:
         L.append("        # then the penalty: AC <- (AC - η·Ao·Cg) - η·λ·AC")
         L += [f"        w[{e}] -= p{e}_" for e in penalised]
-    return L + ["        updates += 1", "    return total, updates"]
+    return L + ["        updates += 1",
+                "    return total, updates, right" if running else "    return total, updates"]
 
 
 def source(net):
@@ -186,21 +225,38 @@ def source(net):
       ``kernels.cpu.train_epoch`` with ``batch_size=1``;
     * ``sgd_epoch_l2(X, T, perm, lr, decay, skip_zero, w)``, the same with the L2 penalty
       (``decay = lr * l2``; Numba compiles it only when a penalised run first calls it);
+    * ``sgd_running``, ``sgd_running_l2``: the two with ``cpu.running_epoch``'s contract
+      (the error always summed, and the samples classified right before their step
+      counted: ``(sum of E, updates, right)``);
     * ``evaluate(X, T, w, total, right) -> (sum of E, correct samples)``, that of
-      ``kernels.cpu.evaluate``.
+      ``kernels.cpu.evaluate``, and ``evaluate_rows(X, T, W, loss_out, right_out)``, it for
+      each row of ``W`` (the weights of every epoch) in one call.
     """
     names = _names(net)
     code_name = {v: f"A_{ACTIVATION_NAMES[v].upper()}" for v in ACTIVATION_NAMES}
-    L = _sgd(net, names, code_name, False) + ["", ""] + _sgd(net, names, code_name, True)
-    L += ["",
+    L = []
+    for running in (False, True):
+        for penal in (False, True):
+            L += _sgd(net, names, code_name, penal, running) + ["", ""]
+    L += [
           "",
           "@njit(cache=True, nogil=True, error_model=\"numpy\")",
           "def evaluate(X, T, w, total, right):",
           '    """Sum of the error and number of correct samples over (X, T), added to total'
           ' and right."""',
           "    for i in range(X.shape[0]):"]
-    L += _forward(net, names, code_name) + _loss(net, names, code_name, "True")
+    L += _forward(net, names, code_name, shared_exp=_shares_exp(net))
+    L += _loss(net, names, code_name, "True", shared_exp=_shares_exp(net))
     L += ["        total += E"] + _correct(net, names) + ["    return total, right"]
+    L += ["",
+          "",
+          "@njit(cache=True, nogil=True, error_model=\"numpy\")",
+          "def evaluate_rows(X, T, W, loss_out, right_out):",
+          '    """evaluate() with each row of W in turn: loss_out[r], right_out[r] = its sum'
+          ' of E',
+          '    and correct samples over (X, T)."""',
+          "    for r in range(W.shape[0]):",
+          "        loss_out[r], right_out[r] = evaluate(X, T, W[r], 0.0, 0)"]
     head = [f'"""Generated by neurosim.kernels.planner for {net!r}; do not edit."""',
             "import math", "", "import numpy as np", "from numba import njit", "",
             "from neurosim.kernels.neuron import activate, derivative, output_terms", "",
@@ -226,15 +282,28 @@ def loaded(net):
 
 
 _KEYS = weakref.WeakKeyDictionary()      # Network -> (key, source); nothing stored on it
+_BY_SHAPE = {}                           # shape signature -> (key, source)
+
+
+def _signature(net):
+    """What the generated source depends on: topology, activations, loss, dtype and the
+    names its comments and locals use (not the weights)."""
+    return (net.dtype.str, int(net.loss), int(net.n_inputs), net.src.tobytes(),
+            net.dst.tobytes(), net.act.tobytes(), net.output_idx.tobytes(),
+            tuple(net.neuron_names))
 
 
 def _keyed(net):
-    """``(key, source)`` of ``net``'s generated kernels, made once per Network object (its
-    topology, activations, loss and dtype never change; weights are not in the source)."""
+    """``(key, source)`` of ``net``'s generated kernels, made once per shape (a copy of a
+    network, or a new one of the same shape, finds it; weights are not in the source)."""
     ks = _KEYS.get(net)
     if ks is None:
-        text = source(net)
-        ks = _KEYS[net] = (_key(text), text)
+        sig = _signature(net)
+        ks = _BY_SHAPE.get(sig)
+        if ks is None:
+            text = source(net)
+            ks = _BY_SHAPE[sig] = (_key(text), text)
+        _KEYS[net] = ks
     return ks
 
 

@@ -16,7 +16,7 @@ from .loop import penalty_rows, progress_bar, run_epochs
 
 def train(net, X, y, *, lr=0.05, epochs=10, batch_size=1, shuffle=True, seed=0,
           skip_zero_error=False, X_test=None, y_test=None, on_divergence="stop",
-          record=None, progress=False, device="cpu", l2=0.0):
+          record=None, progress=False, device="cpu", l2=0.0, train_loss="evaluated"):
     """Train ``net`` in place by gradient descent; return a :class:`History`.
 
     Parameters
@@ -58,6 +58,14 @@ def train(net, X, y, *, lr=0.05, epochs=10, batch_size=1, shuffle=True, seed=0,
         same bits as before it existed. ``History.train_loss`` includes the penalty;
         ``train_data_loss`` and ``penalty`` hold the two terms apart. ``skip_zero_error``
         looks at the data term alone.
+    train_loss : {"evaluated", "running"}
+        What ``History.train_loss`` and ``train_acc`` hold after each epoch.
+        ``"evaluated"`` (the default): a separate pass over the training set with the
+        epoch's final weights. ``"running"``: as Keras reports it, the mean error and the
+        accuracy of the samples during the epoch, each taken just before that sample's
+        step (no second pass, so cheaper; it lags the evaluated loss while the net is
+        learning); the penalty term is that of the epoch's final weights. Row 0 (before
+        training) is evaluated either way. CPU only, and not with ``record``.
 
     Raises
     ------
@@ -78,6 +86,13 @@ def train(net, X, y, *, lr=0.05, epochs=10, batch_size=1, shuffle=True, seed=0,
     epochs = check_int(epochs, "epochs", 0)
     batch_size = check_int(batch_size, "batch_size", 1)
     check_choice(on_divergence, "on_divergence", ("stop", "raise"))
+    check_choice(train_loss, "train_loss", ("evaluated", "running"))
+    running = train_loss == "running"
+    if running and device != "cpu":
+        raise ValueError("train_loss='running' needs device='cpu'")
+    if running and record is not None:
+        raise ValueError("train_loss='running' does not combine with record= (recorded "
+                         "epochs are evaluated)")
     for flag, v in (("shuffle", shuffle), ("skip_zero_error", skip_zero_error),
                     ("progress", progress)):
         check_bool(v, flag)
@@ -91,20 +106,26 @@ def train(net, X, y, *, lr=0.05, epochs=10, batch_size=1, shuffle=True, seed=0,
     rng = np.random.default_rng(seed)
     n = Xa.shape[0]
     sets = [(Xa, T)] + ([(Xt, Tt)] if Xt is not None else [])
-    bar = progress_bar(progress, epochs, f"lr={lr:g}")
-    # compiles (or loads from Numba's cache) before the clock starts; CUDA uploads the data
-    if device == "cpu":
-        state = B.Trainer(net, Xa, T, batch_size,
-                          watch=None if names is None else [net.neuron(nm) for nm in names],
-                          epochs=epochs, l2=l2)  # epochs x samples decide the planner
+    if device == "cpu" and names is None and not progress:
+        state = B.Trainer(net, Xa, T, batch_size, epochs=epochs, l2=l2, running=running)
+        c = _run_cpu(net, state, sets, epochs, _orders(rng, n, epochs, shuffle), lr,
+                     skip_zero_error, running)
     else:
-        state = B.Trainer(net, Xa, T, batch_size, l2=l2)
-    c = run_epochs(
-        epochs, lambda ep: rng.permutation(n) if shuffle else np.arange(n),
-        lambda perm: state.epoch(perm, lr, skip_zero_error),
-        lambda: [B.evaluate(net, sX, sT) for sX, sT in sets], lambda: net.weights,
-        after=state.sync_weights, bar=bar,
-        restore=lambda W: net.weights.__setitem__(slice(None), W[0]))
+        bar = progress_bar(progress, epochs, f"lr={lr:g}")
+        # compiles (or loads from Numba's cache) before the clock starts; CUDA uploads data
+        if device == "cpu":
+            state = B.Trainer(net, Xa, T, batch_size,
+                              watch=None if names is None else [net.neuron(nm)
+                                                                for nm in names],
+                              epochs=epochs, l2=l2, running=running)
+        else:
+            state = B.Trainer(net, Xa, T, batch_size, l2=l2)
+        c = run_epochs(
+            epochs, lambda ep: rng.permutation(n) if shuffle else np.arange(n),
+            lambda perm: state.epoch(perm, lr, skip_zero_error),
+            lambda: [B.evaluate(net, sX, sT) for sX, sT in sets], lambda: net.weights,
+            after=state.sync_weights, bar=bar,
+            restore=lambda W: net.weights.__setitem__(slice(None), W[0]))
     W = np.concatenate(c.weights)
     pen = penalty_rows(net, W, l2)
     data_tr = c.array("loss", "train")[0]
@@ -126,6 +147,84 @@ def train(net, X, y, *, lr=0.05, epochs=10, batch_size=1, shuffle=True, seed=0,
             raise DivergenceError(msg)
         warnings.warn(msg, RuntimeWarning, stacklevel=2)
     return hist
+
+
+def _orders(rng, n, epochs, shuffle):
+    """Each epoch's sample order, as ``rng.permutation(n)`` draws them one epoch after the
+    other (drawn by the compiled copy of NumPy's shuffle, a block of epochs at a time)."""
+    from ..kernels.shuffle import draw
+    if not shuffle:
+        order = np.arange(n)
+        for _ in range(epochs):
+            yield order
+        return
+    block = max(1, min(epochs, (1 << 21) // max(1, n)))
+    left = epochs
+    while left > 0:
+        k = min(block, left)
+        for p in draw(rng, n, k):
+            yield p
+        left -= k
+
+
+def _run_cpu(net, state, sets, epochs, orders, lr, skip_zero, running):
+    """The CPU loop of :func:`train` without recording or a progress bar: the epochs
+    back to back (each timed alone, its final weights kept), then every epoch's
+    evaluation in one compiled call per data set -- the same numbers as
+    :func:`loop.run_epochs` evaluating after each epoch, as the weights of each epoch are
+    kept. Stops after the first epoch whose weights or training loss are not finite (the
+    network then holds that epoch's weights)."""
+    import time
+    from .loop import Curves
+    w = net.weights
+    W = np.empty((epochs + 1, net.n_edges), net.dtype)
+    W[0] = w
+    run_loss = np.zeros(epochs + 1)
+    run_right = np.zeros(epochs + 1)
+    times = []
+    clock = time.perf_counter
+    isfinite = np.isfinite
+    try:
+        for ep, perm in zip(range(1, epochs + 1), orders):
+            t0 = clock()
+            r = state.epoch(perm, lr, skip_zero)
+            times.append(clock() - t0)
+            W[ep] = w
+            if running:
+                run_loss[ep], run_right[ep] = r[0], r[2]
+                if not isfinite(r[0]):
+                    break
+            if not isfinite(w).all():
+                break
+    except KeyboardInterrupt:
+        w[:] = W[len(times)]                      # the last whole epoch
+        raise
+    rows = len(times) + 1
+    W = W[:rows]
+    c = Curves()
+    evals = []
+    for k, (sX, sT) in enumerate(sets):
+        m = sX.shape[0]
+        if k == 0 and running:
+            loss, right = state.evaluate_rows(W[:1], sX, sT)
+            loss = np.concatenate([loss, run_loss[1:rows]])
+            right = np.concatenate([right, run_right[1:rows]])
+        else:
+            loss, right = state.evaluate_rows(W, sX, sT)
+        evals.append((loss / m, right / m))
+    finite = isfinite(W).all(axis=1) & isfinite(evals[0][0])
+    bad = np.flatnonzero(~finite[1:])
+    if len(bad):
+        rows = int(bad[0]) + 2
+        c.stopped = rows - 1
+        W = W[:rows]
+        w[:] = W[-1]
+    c.times = times[:rows - 1]
+    c.weights = [W]
+    for which, (loss, acc) in zip(("train", "test"), evals):
+        c.loss[which] = [loss[r:r + 1] for r in range(rows)]
+        c.acc[which] = [acc[r:r + 1] for r in range(rows)]
+    return c
 
 
 _RECORD_LIMIT = 2 ** 30          # bytes of recorded arrays, a guard against typos
