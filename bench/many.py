@@ -11,7 +11,9 @@ Every system trains k copies of the net, each from its own initial weights
 ``neurosim.train`` uses), by per-sample SGD at eta = 0.05 for 4 epochs in float64, and
 evaluates the training and test sets (loss and accuracy) after every epoch. Aggregate
 CUPS = k x 37 weights x sample steps / wall seconds of the whole call (compilation
-reported apart: every system runs once untimed first). Peers:
+reported apart: every system runs once untimed first; the timed repeats go round robin
+over the systems, so each sees the same load). Also timed: one network through
+``train_many`` beside ``neurosim.train``, and the demo's whole seed sweep. Peers:
 
 * ``neurosim train_many`` -- the CPU many-networks kernel (the default device).
 * ``neurosim one at a time`` -- ``neurosim.train`` per network (what ``sweep`` did before
@@ -196,40 +198,58 @@ def main(argv=None):
     for k in sizes:
         d, nets, perms = setup(k, n_train)
         steps = k * len(d.X_train) * EPOCHS
-        ref = None
-        for name, fn in systems:
-            if name == "torch.func.vmap" and k > 512:
-                continue
+        here = [(name, fn) for name, fn in systems
+                if not (name == "torch.func.vmap" and k > 512)]
+        first, times, out = {}, {name: [] for name, _ in here}, {}
+        for name, fn in here:
             t0 = time.perf_counter()
             fn(d, nets, perms)                       # compile / warm-up, untimed
-            first = time.perf_counter() - t0
-            times = []
-            for _ in range(a.repeats):
+            first[name] = time.perf_counter() - t0
+        load = _load()
+        for _ in range(a.repeats):                   # round robin: the same load for all
+            for name, fn in here:
                 t, W, acc = fn(d, nets, perms)
-                times.append(t)
-                if name == "neurosim train_many":
-                    ref = W
-                elif W is not None and ref is not None:
-                    agree = float(np.max(np.abs(W - ref[:len(W)])))
-            t = float(np.median(times))
+                times[name].append(t)
+                out[name] = W
+        ref = out["neurosim train_many"]
+        jax_t = float(np.median(times["jax vmap"])) if "jax vmap" in times else None
+        for name, _ in here:
+            t = float(np.median(times[name]))
             row = dict(nets=k, system=name, seconds=t, cups=37 * steps / t,
-                       first_call=first, min=min(times), max=max(times))
-            if name != "neurosim train_many" and W is not None and ref is not None:
-                row["max_weight_diff_vs_neurosim"] = agree
+                       first_call=first[name], min=min(times[name]), max=max(times[name]),
+                       load=load)
+            W = out[name]
+            if name != "neurosim train_many" and W is not None:
+                row["max_weight_diff_vs_neurosim"] = float(np.max(np.abs(W - ref[:len(W)])))
+            if jax_t is not None:
+                row["x_jax"] = jax_t / t
             res["rows"].append(row)
             print(f"{k:5d} nets  {name:24s} {t:8.3f} s  {row['cups']:10.3g} CUPS  "
-                  f"(first call {first:.2f} s)"
+                  f"(first call {first[name]:.2f} s)"
+                  + (f"  {row['x_jax']:.2f}x jax" if "x_jax" in row else "")
                   + (f"  max |w - neurosim| {row['max_weight_diff_vs_neurosim']:.1e}"
-                     if "max_weight_diff_vs_neurosim" in row else ""))
+                     if "max_weight_diff_vs_neurosim" in row else "") + f"  load {load}")
+    res["one_network"] = one_network(n_train, max(3, a.repeats))
+    o = res["one_network"]
+    print(f"one network: train_many {o['train_many']:.4f} s, ns.train {o['train']:.4f} s "
+          f"(ratio {o['ratio']:.2f}; load {o['load']})")
+    if not a.quick:
+        res["demo_sweep"] = demo_sweep(a.repeats)
+        o = res["demo_sweep"]
+        print(f"demo seed sweep (3 lr x 50 seeds; 21, 21, 201 epochs, test set every epoch): "
+              f"{o['seconds']:.3f} s after compilation (first call {o['first_call']:.2f} s; "
+              f"load {o['load']})")
+        res["compile"] = compile_time()
+        print(f"generated chapter-net kernel from an empty cache: {res['compile']:.1f} s")
     res["threads"] = threads_speedup(n_train, a.repeats)
     t = res["threads"]
     print(f"two threads each training a 2-64-64-1 net: {t['two_threads']:.3f} s vs one after the "
           f"other {t['sequential']:.3f} s: speed-up {t['speedup']:.2f}x")
     res["load_end"] = _load()
-    mem = 37 * 8 * 2 + 8 * 2 * 5 * 2
+    mem = 37 * 8 * 2 + 6 * 8 + 8 + 8
     res["bytes_per_network"] = mem
-    print(f"memory per network in train_many: ~{mem} bytes (weights, a copy out, per-neuron "
-          "scratch), plus the histories")
+    print(f"memory per network in train_many: ~{mem} bytes (weights, a copy out, generator "
+          "state, flags), plus its history rows; per thread one chunk's scratch")
     if a.out or not a.quick:
         out = a.out or os.path.dirname(os.path.abspath(__file__))
         os.makedirs(out, exist_ok=True)
@@ -238,6 +258,69 @@ def main(argv=None):
         with open(os.path.join(out, "RESULTS_MANY.md"), "w") as f:
             f.write(markdown(res))
     return res
+
+
+def one_network(n_train, repeats):
+    """Seconds of ``train_many([net])`` and ``neurosim.train(net)`` on one chapter net, 4
+    epochs with the test set, alternating (median of ``repeats``)."""
+    d = ns.datasets.moons() if n_train is None else ns.datasets.moons(n_samples=n_train)
+    net = ns.presets.moons_net(seed=0)
+    kw = dict(lr=LR, epochs=EPOCHS, X_test=d.X_test, y_test=d.y_test)
+
+    def many():
+        ns.train_many([net.copy()], d.X_train, d.y_train, seed=[0], **kw)
+
+    def one():
+        ns.train(net.copy(), d.X_train, d.y_train, seed=0, **kw)
+
+    many()
+    one()
+    tm, to = [], []
+    load = _load()
+    for _ in range(repeats * 3):
+        for f, ts in ((many, tm), (one, to)):
+            t0 = time.perf_counter()
+            f()
+            ts.append(time.perf_counter() - t0)
+    m, o = float(np.median(tm)), float(np.median(to))
+    return dict(train_many=m, train=o, ratio=m / o, load=load)
+
+
+def demo_sweep(repeats):
+    """Seconds of the demo's whole seed sweep (``demo.seed_sweep``: the book's three runs
+    from 50 initialisations, test set every epoch, the table built), after compilation."""
+    from neurosim import demo
+    data = ns.datasets.moons()
+    t0 = time.perf_counter()
+    demo.seed_sweep(data, demo.BOOK_RUNS, list(range(50)))
+    first = time.perf_counter() - t0
+    load = _load()
+    ts = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        demo.seed_sweep(data, demo.BOOK_RUNS, list(range(50)))
+        ts.append(time.perf_counter() - t0)
+    return dict(seconds=float(np.median(ts)), first_call=first, min=min(ts), load=load)
+
+
+def compile_time():
+    """Seconds a fresh process takes to generate and compile the chapter net's
+    many-networks kernel into an empty cache (the rest of neurosim's cache kept)."""
+    import subprocess
+    import tempfile
+    code = ("import time, neurosim as ns\n"
+            "from neurosim.kernels import plan_many\n"
+            "d = ns.datasets.moons(n_samples=40)\n"
+            "t = time.perf_counter()\n"
+            "plan_many.MIN_STEPS = 0\n"
+            "ns.train_many([ns.presets.moons_net(seed=s) for s in range(2)], d.X_train, "
+            "d.y_train, seed=[0, 1], epochs=1, X_test=d.X_test, y_test=d.y_test)\n"
+            "print(time.perf_counter() - t)\n")
+    with tempfile.TemporaryDirectory() as tmp:
+        env = dict(os.environ, NEUROSIM_CACHE_DIR=tmp)
+        out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                             text=True, check=True)
+    return float(out.stdout.split()[-1])
 
 
 def threads_speedup(n_train, repeats, epochs=5):
@@ -280,18 +363,34 @@ def markdown(res):
              "Chapter 2-4-4-1 moons net, per-sample SGD, 4 epochs, train and test sets "
              "evaluated every epoch, float64. Wall time of the whole call, median of the "
              "repeats (compilation apart).", "",
-             "| networks | system | seconds | aggregate CUPS | × one at a time | first call s |",
-             "|---:|---|---:|---:|---:|---:|"]
+             "| networks | system | seconds | aggregate CUPS | × one at a time | × JAX vmap "
+             "| first call s | load |",
+             "|---:|---|---:|---:|---:|---:|---:|---|"]
     for k in sorted({r["nets"] for r in res["rows"]}):
         rows = [r for r in res["rows"] if r["nets"] == k]
         base = next((r["cups"] for r in rows if r["system"] == "neurosim one at a time"), None)
         for r in rows:
             ratio = f"{r['cups'] / base:.1f}" if base else "–"
+            xj = f"{r['x_jax']:.2f}" if "x_jax" in r else "–"
             lines.append(f"| {k} | {r['system']} | {r['seconds']:.3f} | {r['cups']:.3g} | "
-                         f"{ratio} | {r['first_call']:.2f} |")
+                         f"{ratio} | {xj} | {r['first_call']:.2f} | {r.get('load')} |")
+    o = res["one_network"]
+    lines += ["", f"One network (4 epochs, test set every epoch), alternating calls: "
+              f"`train_many([net])` {o['train_many'] * 1e3:.2f} ms, `neurosim.train` "
+              f"{o['train'] * 1e3:.2f} ms (ratio {o['ratio']:.2f}; load {o['load']})."]
+    if "demo_sweep" in res:
+        o = res["demo_sweep"]
+        lines += ["", f"The demo's whole seed sweep (`demo.seed_sweep`: η = 0.5, 0.05, 0.01 × "
+                  f"50 seeds; 21, 21 and 201 epochs; test set every epoch; the table built): "
+                  f"**{o['seconds']:.3f} s** after compilation, median (first call "
+                  f"{o['first_call']:.2f} s; load {o['load']})."]
+    if "compile" in res:
+        lines += ["", f"Compiling the chapter net's generated many-networks kernel into an "
+                  f"empty cache (a fresh process): {res['compile']:.1f} s, once per machine."]
     t = res["threads"]
     lines += ["", f"Memory per network in `train_many`: about {res['bytes_per_network']} "
-              "bytes plus its history rows.", "",
+              "bytes plus its history rows; per thread one chunk's scratch (16 networks' "
+              "neuron values and data orders, about 16 × 8 bytes × samples).", "",
               f"Threads: two `neurosim.train` calls (2-64-64-1 net, {t['epochs']} epochs each, "
               f"test set every epoch) in two threads took {t['two_threads']:.3f} s against "
               f"{t['sequential']:.3f} s one after the other: **{t['speedup']:.2f}×** (the "

@@ -5,6 +5,7 @@ already checked by the caller, results in the Network's arrays or returned).
 """
 from __future__ import annotations
 
+import functools
 import os
 import time
 
@@ -29,8 +30,10 @@ def usable():
     return True
 
 
+@functools.lru_cache(maxsize=None)
 def device_name():
-    """The processor's model name (``platform.processor()`` where /proc/cpuinfo is absent)."""
+    """The processor's model name (``platform.processor()`` where /proc/cpuinfo is absent);
+    read once per process."""
     try:
         with open("/proc/cpuinfo") as f:
             for line in f:

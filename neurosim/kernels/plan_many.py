@@ -26,8 +26,8 @@ import sys
 import numpy as np
 
 from . import planner
-from .neuron import (ACTIVATION_NAMES, BCE, IDENTITY, LEAKY_RELU, LOSS_NAMES, QUADRATIC, RELU,
-                     SIGMOID, SOFTMAX_CE, TANH)
+from .neuron import (ACTIVATION_NAMES, BCE, IDENTITY, LEAKY_RELU, LEAKY_SLOPE, LOSS_NAMES,
+                     QUADRATIC, RELU, SIGMOID, SOFTMAX_CE, TANH)
 
 #: Networks with at most this many edges get a generated many-networks kernel; larger ones
 #: run the general kernel (compile time grows with the edges: docs/kernels.md).
@@ -40,7 +40,7 @@ MIN_STEPS = 200_000
 #: False: never generate (train_many runs the general many-networks kernel).
 ENABLED = True
 
-_VERSION = "3"
+_VERSION = "5"
 _LIBM = (SIGMOID, TANH)
 
 
@@ -97,6 +97,33 @@ class _Gen:
     def at(self, row):
         return f"S[{row * self.C} + q]"
 
+    @staticmethod
+    def act_expr(a, z):
+        """``neuron.activate(a, z)`` written out (no call for Numba to inline: compile
+        time), but for the libm ones, which stay calls."""
+        if a == RELU:
+            return f"{z} if {z} > 0.0 else 0.0 * {z}"
+        if a == LEAKY_RELU:
+            return f"{z} if {z} > 0.0 else {LEAKY_SLOPE!r} * {z}"
+        if a == IDENTITY:
+            return z
+        if a == TANH:
+            return f"math.tanh({z})"
+        return f"activate({a}, {z})"
+
+    @staticmethod
+    def der_expr(a, z, o):
+        """``neuron.derivative(a, z, o)`` written out."""
+        if a == RELU:
+            return f"(1.0 if {z} > 0.0 else 0.0)"
+        if a == LEAKY_RELU:
+            return f"(1.0 if {z} > 0.0 else {LEAKY_SLOPE!r})"
+        if a == SIGMOID:
+            return f"({o} * (1.0 - {o}))"
+        if a == TANH:
+            return f"(1.0 - {o} * {o})"
+        return "1.0"
+
     def hidden(self, j):
         return j > self.n_in and not self.is_out[j]
 
@@ -120,42 +147,37 @@ class _Gen:
                 for j in pending:
                     if self.act[j] == SIGMOID:      # activate's two branches, one division
                         L.extend([f"{ind}    z_ = {self.at(R.z[j])}",
-                              f"{ind}    ez_ = math.exp(-abs(z_))",
-                              f"{ind}    {self.at(R.o[j])} = (1.0 if z_ >= 0.0 else ez_) / "
-                              "(1.0 + ez_)"])
+                                  f"{ind}    ez_ = math.exp(-abs(z_))",
+                                  f"{ind}    {self.at(R.o[j])} = (1.0 if z_ >= 0.0 else ez_) / "
+                                  "(1.0 + ez_)"])
                     else:
-                        L.append(f"{ind}    {self.at(R.o[j])} = activate("
-                                 f"{self.code[self.act[j]]}, {self.at(R.z[j])})")
+                        L.append(f"{ind}    {self.at(R.o[j])} = "
+                                 + self.act_expr(int(self.act[j]), self.at(R.z[j])))
                 pending.clear()
 
         for j in range(self.n_in + 1, self.n):
             srcs = [int(self.src[e]) for e in self.edges_of[j]]
             if any(s in pending for s in srcs):
                 close()
-            body.append("s_ = 0.0")
+            body.append(f"s{j} = 0.0")
             for e in self.edges_of[j]:
                 s = int(self.src[e])
                 if s == self.bias:
-                    body.append(f"s_ += {self.at(R.w[e])}")          # w * 1.0 is w
+                    body.append(f"s{j} += {self.at(R.w[e])}")          # w * 1.0 is w
                 elif s < self.n_in:
                     o = f"x{s}" if scalar_inputs else self.at(R.o[s])
-                    body.append(f"s_ += {self.at(R.w[e])} * {o}")
+                    body.append(f"s{j} += {self.at(R.w[e])} * {o}")
                 else:
                     o = f"o{s}" if s in local else self.at(R.o[s])
-                    body.append(f"s_ += {self.at(R.w[e])} * {o}")
-            body.append(f"{self.at(R.z[j])} = s_")
+                    body.append(f"s{j} += {self.at(R.w[e])} * {o}")
+            body.append(f"{self.at(R.z[j])} = s{j}")
             a = int(self.act[j])
             if self.is_out[j] and defer_outputs:
                 continue
             if a in _LIBM:
                 pending.append(j)
                 continue
-            if a == RELU:
-                body.append(f"o{j} = s_ if s_ > 0.0 else 0.0 * s_")
-            elif a == IDENTITY:
-                body.append(f"o{j} = s_")
-            else:
-                body.append(f"o{j} = activate({self.code[a]}, s_)")
+            body.append(f"o{j} = " + self.act_expr(a, f"s{j}"))
             body.append(f"{self.at(R.o[j])} = o{j}")
             local.add(j)
         close()
@@ -206,8 +228,8 @@ class _Gen:
             for j in self.outs:
                 B += [f"d_ = {self.at(R.o[j])} - {self.at(R.t[j])}",
                       "E += 0.5 * d_ * d_",
-                      f"g{j} = derivative({self.code[self.act[j]]}, {self.at(R.z[j])}, "
-                      f"{self.at(R.o[j])}) * d_"]
+                      f"g{j} = " + self.der_expr(int(self.act[j]), self.at(R.z[j]),
+                                                 self.at(R.o[j])) + " * d_"]
             B.append("a_ = a_ and not (skip_zero and E == 0.0)")
         elif loss == BCE:
             for j in self.outs:
@@ -224,21 +246,21 @@ class _Gen:
                 B.append(f"d{j} = 0.0")
         for j in range(self.n - 1, self.n_in, -1):
             if not self.is_out[j]:
-                B.append(f"g{j} = derivative({self.code[self.act[j]]}, {self.at(R.z[j])}, "
-                         f"{self.at(R.o[j])}) * d{j}")
-            B += [f"on_ = a_ and g{j} != 0.0", f"st_ = lr_ * g{j}"]
+                B.append(f"g{j} = " + self.der_expr(int(self.act[j]), self.at(R.z[j]),
+                                                    self.at(R.o[j])) + f" * d{j}")
+            B += [f"on{j} = a_ and g{j} != 0.0", f"st{j} = lr_ * g{j}"]
             for e in self.edges_of[j]:
                 s = int(self.src[e])
-                B.append(f"w_ = {self.at(R.w[e])}")
+                B.append(f"w{e} = {self.at(R.w[e])}")
                 if self.hidden(s):
-                    B.append(f"d{s} = d{s} + w_ * g{j} if on_ else d{s}")
+                    B.append(f"d{s} = d{s} + w{e} * g{j} if on{j} else d{s}")
                 if s == self.bias:
-                    B.append(f"{self.at(R.w[e])} = w_ - st_ if on_ else w_")   # st * 1.0
+                    B.append(f"{self.at(R.w[e])} = w{e} - st{j} if on{j} else w{e}")   # st * 1.0
                     continue
                 o = self.at(R.o[s])
-                new = f"(w_ - st_ * {o} if on_ else w_)"
+                new = f"(w{e} - st{j} * {o} if on{j} else w{e})"
                 if penal:
-                    B.append(f"{self.at(R.w[e])} = {new} - (dc_ * w_ if pn_ else 0.0)")
+                    B.append(f"{self.at(R.w[e])} = {new} - (dc_ * w{e} if pn_ else 0.0)")
                 else:
                     B.append(f"{self.at(R.w[e])} = {new}")
         return [f"{ind}for q in range({C}):"] + [f"{ind}    {b}" for b in B]
@@ -271,8 +293,10 @@ class _Gen:
                 elif a == RELU:
                     L.append(f"{i2}o{j} = {z} if {z} > 0.0 else 0.0 * {z}")
                 else:
-                    L.append(f"{i2}o{j} = activate({self.code[a]}, {z})")
-                if loss != SOFTMAX_CE:
+                    L.append(f"{i2}o{j} = " + self.act_expr(a, z))
+                if loss == QUADRATIC:                    # neuron.output_terms' E
+                    L += [f"{i2}d_ = o{j} - t{k}", f"{i2}e_ = 0.5 * d_ * d_"]
+                elif loss != SOFTMAX_CE:
                     L.append(f"{i2}e_, d_, g_ = output_terms(LOSS, {self.code[a]}, {z}, o{j}, "
                              f"t{k}, True)")
             if loss != SOFTMAX_CE:

@@ -25,8 +25,8 @@ def _stack_networks(nets, weights):
         if not many or not all(isinstance(n, Network) for n in many):
             raise ValueError("nets must be a Network or a non-empty list of Networks")
         base = many[0]
-        key = _topology_key(base)
-        bad = [i for i, n in enumerate(many) if _topology_key(n) != key]
+        key = _topology_key(base) if len(many) > 1 else None
+        bad = [i for i, n in enumerate(many[1:], 1) if _topology_key(n) != key]
         if bad:
             raise ValueError(f"networks {bad[:10]} differ from network 0 in topology, "
                              "activations, loss or dtype; train_many needs one topology")
@@ -46,6 +46,9 @@ def _stack_networks(nets, weights):
 def _per_network(v, name, check):
     """``v`` (a number or a 1-d sequence, one per network) as a float64 array, each entry
     passed through ``check``; ValueError otherwise."""
+    if type(v) is float or (type(v) is int and not isinstance(v, bool)):   # the usual case
+        check(v)
+        return np.array([v], dtype=np.float64)
     items = v if isinstance(v, (list, tuple, np.ndarray)) else [v]
     if any(isinstance(x, (str, bytes)) for x in np.ravel(np.asarray(items, dtype=object))):
         raise ValueError(f"{name} must be a number or a 1-d sequence of numbers, got {v!r}")
@@ -179,17 +182,21 @@ def train_many(nets, X, y, *, lr=0.05, epochs=10, weights=None, batch_size=1, sh
     else:
         state = (B.ManyTrainer(base, Xa, T, W0, lrs, batch_size, sets, l2=l2s)
                  if device == "cuda"
-                 else _OneOfMany(base, Xa, T, W0, lrs, l2s, batch_size, sets, epochs))
+                 else _OneOfMany(base, Xa, T, W0, lrs, l2s, batch_size, sets, epochs,
+                                 own=many is not None))
         pens = []
+        penal = bool(np.any(l2s))
 
         def evaluate():
-            pens.append(penalty_rows(base, state.weights(), l2s))
+            pens.append(penalty_rows(base, state.weights(), l2s) if penal else np.zeros(k))
             return state.evaluate()
 
         each = ([np.random.default_rng(int(s)) for s in seeds] if seeds is not None
                 else [np.random.default_rng(seed)])
 
         def one_epoch(ep):
+            if len(each) == 1:
+                return (each[0].permutation(n) if shuffle else np.arange(n))[None]
             return np.stack([r.permutation(n) if shuffle else np.arange(n) for r in each])
 
         c = run_epochs(epochs, one_epoch,
@@ -255,9 +262,10 @@ class _OneOfMany:
     """One network through the single-network CPU trainer, with the ManyTrainer
     interface (so ``train_many`` of one network is as fast as ``train``)."""
 
-    def __init__(self, net, X, T, W0, lrs, l2s, batch_size, sets, epochs):
+    def __init__(self, net, X, T, W0, lrs, l2s, batch_size, sets, epochs, own=False):
         from ..backends import cpu
-        self.cpu, self.net = cpu, net.copy()
+        # ``own``: the caller's network itself, whose weights train_many replaces anyway
+        self.cpu, self.net = cpu, net if own else net.copy()
         self.net.weights[:] = W0[0]
         self.sets, self.lr = sets, float(lrs[0])
         self.tr = cpu.Trainer(self.net, X, T, batch_size, epochs=epochs, l2=l2s[0])
