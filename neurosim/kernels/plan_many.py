@@ -33,9 +33,11 @@ from .neuron import (ACTIVATION_NAMES, BCE, IDENTITY, LEAKY_RELU, LEAKY_SLOPE, L
 #: run the general kernel (compile time grows with the edges: docs/kernels.md).
 MAX_EDGES = 128
 
-#: A call generates (or loads) a kernel only for at least this many network-sample steps
-#: (networks x epochs x samples), or a shape this process already holds.
-MIN_STEPS = 200_000
+#: A call generates a kernel for a new shape only from this many network-sample steps
+#: (networks x epochs x samples): the general kernel takes about 0.1 s for them, the
+#: compile of a new shape 6-12 s (once per machine: docs/kernels.md). Smaller calls use a
+#: kernel this machine already generated for the shape.
+MIN_STEPS = 1_000_000
 
 #: False: never generate (train_many runs the general many-networks kernel).
 ENABLED = True
@@ -72,11 +74,14 @@ class _Rows:
 
 def fits(net, steps=None):
     """Whether ``train_many`` on networks like ``net`` runs a generated kernel: float64,
-    small enough, per-sample SGD (the caller checks the batch), and (with ``steps``) a
-    call of at least :data:`MIN_STEPS` network-sample steps or a kernel already held."""
+    small enough, no output feeding another neuron, per-sample SGD (the caller checks the
+    batch), and (with ``steps``) a call of at least :data:`MIN_STEPS` network-sample steps
+    or a shape this process or this machine's cache already holds."""
     if not ENABLED or net.n_edges > MAX_EDGES or net.dtype != np.float64:
         return False
-    return steps is None or steps >= MIN_STEPS or loaded(net)
+    if any(int(d) in set(net.output_idx.tolist()) for d in net.src):
+        return False                          # an output feeding another neuron
+    return steps is None or steps >= MIN_STEPS or loaded(net) or on_disk(net)
 
 
 class _Gen:
@@ -517,6 +522,16 @@ def loaded(net):
     return _keyed(net)[0] in _LOADED
 
 
+def _path(net):
+    return os.path.join(planner.cache_dir(), f"many_{_keyed(net)[0]}.py")
+
+
+def on_disk(net):
+    """Whether this machine's cache holds the generated source for ``net``'s shape (Numba's
+    machine code for it lies beside it once a call has run)."""
+    return os.path.exists(_path(net))
+
+
 def kernels(net):
     """The compiled generated module for ``net``'s topology, activations and loss
     (compiled once per machine, then loaded from Numba's cache): ``.train_chunk``,
@@ -525,7 +540,7 @@ def kernels(net):
     mod = _LOADED.get(key)
     if mod is not None:
         return mod
-    path = os.path.join(planner.cache_dir(), f"many_{key}.py")
+    path = _path(net)
     if not os.path.exists(path):
         tmp = f"{path}.{os.getpid()}.tmp"
         with open(tmp, "w") as f:
@@ -541,4 +556,4 @@ def kernels(net):
 
 
 __all__ = ["MAX_EDGES", "MIN_STEPS", "ENABLED", "chunk_for", "fits", "source", "kernels",
-           "loaded", "LEAKY_RELU"]
+           "loaded", "on_disk", "train_doc"]
