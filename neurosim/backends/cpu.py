@@ -205,7 +205,7 @@ class Trainer:
         total, updates = 0.0, 0
         for a in range(0, n, piece):
             r = rec if self.watch is None else tuple(x[a:a + piece] if x.ndim and i else x
-                                                    for i, x in enumerate(rec))
+                                                     for i, x in enumerate(rec))
             t, u = self._run(perm[a:a + piece], lr, decay, bool(skip_zero), r)
             total += t
             updates += u
