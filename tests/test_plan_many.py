@@ -240,14 +240,27 @@ def test_the_general_kernel_runs_what_is_not_generated(planned, monkeypatch, wha
         monkeypatch.setattr(plan_many, "MAX_EDGES", base.n_edges - 1)
     if what == "disabled":
         monkeypatch.setattr(plan_many, "ENABLED", False)
-    if what == "small call":
+    if what == "small call":                 # a new shape, too little work to compile it
         monkeypatch.setattr(plan_many, "MIN_STEPS", 10**9)
+        monkeypatch.setattr(plan_many, "loaded", lambda net: False)
+        monkeypatch.setattr(plan_many, "on_disk", lambda net: False)
     nets = _nets(base, 3, 0, scale=0.5)
     d = ns.datasets.moons(n_samples=60)
     alone = _alone(nets, d.X_train, d.y_train, [0.1] * 3, [1, 2, 3], epochs=2, **kw)
     h = ns.train_many(nets, d.X_train, d.y_train, lr=0.1, seed=[1, 2, 3], epochs=2, **kw)
     assert not planned[-1].planned
     _check_same([n.weights for n in nets], h, alone)
+
+
+def test_a_small_call_runs_a_shape_this_machine_already_generated(planned, monkeypatch):
+    base = _relu_net()
+    X, T = _data(base, 8, 1)
+    ns.train_many(_nets(base, 2, 0), X, T, seed=[0, 1], epochs=1)      # generates it
+    assert planned[-1].planned and plan_many.on_disk(base)
+    monkeypatch.setattr(plan_many, "MIN_STEPS", 10**9)
+    monkeypatch.setattr(plan_many, "loaded", lambda net: False)
+    ns.train_many(_nets(base, 2, 0), X, T, seed=[0, 1], epochs=1)
+    assert planned[-1].planned
 
 
 def test_chunk_size_and_the_generated_source():

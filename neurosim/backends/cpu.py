@@ -211,7 +211,7 @@ class Trainer:
         acc = None
         for a in range(0, n, piece):
             r = rec if self.watch is None else tuple(x[a:a + piece] if x.ndim and i else x
-                                                    for i, x in enumerate(rec))
+                                                     for i, x in enumerate(rec))
             got = self._run(perm[a:a + piece], lr, decay, bool(skip_zero), r)
             acc = got if acc is None else tuple(x + y for x, y in zip(acc, got))
         return acc

@@ -33,14 +33,16 @@ from .neuron import (ACTIVATION_NAMES, BCE, IDENTITY, LEAKY_RELU, LEAKY_SLOPE, L
 #: run the general kernel (compile time grows with the edges: docs/kernels.md).
 MAX_EDGES = 128
 
-#: A call generates (or loads) a kernel only for at least this many network-sample steps
-#: (networks x epochs x samples), or a shape this process already holds.
-MIN_STEPS = 200_000
+#: A call generates a kernel for a new shape only from this many network-sample steps
+#: (networks x epochs x samples): the general kernel takes about 0.1 s for them, the
+#: compile of a new shape 6-12 s (once per machine: docs/kernels.md). Smaller calls use a
+#: kernel this machine already generated for the shape.
+MIN_STEPS = 1_000_000
 
 #: False: never generate (train_many runs the general many-networks kernel).
 ENABLED = True
 
-_VERSION = "5"
+_VERSION = "6"
 _LIBM = (SIGMOID, TANH)
 
 
@@ -67,16 +69,23 @@ class _Rows:
         self.g = {j: base + len(outs) + k for k, j in enumerate(outs)}
         base += 2 * len(outs)
         self.lr, self.dec, self.act, self.err = base, base + 1, base + 2, base + 3
-        self.total = base + 4
+        self.tot, self.right = base + 4, base + 5
+        base += 6
+        self.ez = [base + j for j in range(n)]            # exp(-|z|) of sigmoid neurons
+        self.lp = {j: base + n + k for k, j in enumerate(outs)}   # log1p of it (bce)
+        self.total = base + n + len(outs)
 
 
 def fits(net, steps=None):
     """Whether ``train_many`` on networks like ``net`` runs a generated kernel: float64,
-    small enough, per-sample SGD (the caller checks the batch), and (with ``steps``) a
-    call of at least :data:`MIN_STEPS` network-sample steps or a kernel already held."""
+    small enough, no output feeding another neuron, per-sample SGD (the caller checks the
+    batch), and (with ``steps``) a call of at least :data:`MIN_STEPS` network-sample steps
+    or a shape this process or this machine's cache already holds."""
     if not ENABLED or net.n_edges > MAX_EDGES or net.dtype != np.float64:
         return False
-    return steps is None or steps >= MIN_STEPS or loaded(net)
+    if any(int(d) in set(net.output_idx.tolist()) for d in net.src):
+        return False                          # an output feeding another neuron
+    return steps is None or steps >= MIN_STEPS or loaded(net) or on_disk(net)
 
 
 class _Gen:
@@ -143,16 +152,23 @@ class _Gen:
             body.clear()
             local.clear()
             if pending:
+                # the libm calls alone, one network at a time; then the sigmoid's division
+                # over every network at once (activate's two branches both divide by
+                # 1 + exp(-|z|): one division of a select)
+                sig = [j for j in pending if self.act[j] == SIGMOID]
                 L.append(f"{ind}for q in range(c):")
                 for j in pending:
-                    if self.act[j] == SIGMOID:      # activate's two branches, one division
-                        L.extend([f"{ind}    z_ = {self.at(R.z[j])}",
-                                  f"{ind}    ez_ = math.exp(-abs(z_))",
-                                  f"{ind}    {self.at(R.o[j])} = (1.0 if z_ >= 0.0 else ez_) / "
-                                  "(1.0 + ez_)"])
+                    if j in sig:
+                        L.append(f"{ind}    {self.at(R.ez[j])} = math.exp(-abs("
+                                 f"{self.at(R.z[j])}))")
                     else:
                         L.append(f"{ind}    {self.at(R.o[j])} = "
                                  + self.act_expr(int(self.act[j]), self.at(R.z[j])))
+                if sig:
+                    L.append(f"{ind}for q in range({C}):")
+                    for j in sig:
+                        L.append(f"{ind}    {self.at(R.o[j])} = (1.0 if {self.at(R.z[j])} >= 0.0 "
+                                 f"else {self.at(R.ez[j])}) / (1.0 + {self.at(R.ez[j])})")
                 pending.clear()
 
         for j in range(self.n_in + 1, self.n):
@@ -267,66 +283,79 @@ class _Gen:
 
     # -- evaluation ----------------------------------------------------------------------
     def eval_loss(self, ind):
-        """The loop after an evaluation sample's forward pass: outputs, error and whether
+        """The loops after an evaluation sample's forward pass: outputs, error and whether
         it is classified right (``cpu.output_deltas`` with E, ``cpu.correct``), summed into
-        tot and right. bce of a sigmoid output shares one exp(-|z|) between the output and
-        both softplus terms: each is the very exp the separate calls make."""
-        R, loss = self.R, self.net.loss
+        the tot and right rows. bce of sigmoid outputs: the libm calls alone, one network
+        at a time -- one exp(-|z|), shared by the output and both softplus terms (each is the
+        very exp the separate calls make), and one log1p -- then the rest over every
+        network at once, selects for branches."""
+        R, loss, C = self.R, self.net.loss, self.C
+        tk = {j: f"t{k}" for k, j in enumerate(self.outs)}
+        if loss == BCE and all(self.act[j] == SIGMOID for j in self.outs):
+            L = [f"{ind}for q in range(c):"]
+            for j in self.outs:
+                L += [f"{ind}    ez_ = math.exp(-abs({self.at(R.z[j])}))",
+                      f"{ind}    {self.at(R.ez[j])} = ez_",
+                      f"{ind}    {self.at(R.lp[j])} = math.log1p(ez_)"]
+            i2 = ind + "    "
+            L += [f"{ind}for q in range({C}):", f"{i2}E = 0.0", f"{i2}ok_ = 1.0"]
+            for j in self.outs:
+                z, t = f"z{j}", tk[j]
+                L += [f"{i2}{z} = {self.at(R.z[j])}",
+                      f"{i2}ez_ = {self.at(R.ez[j])}",
+                      f"{i2}lp_ = {self.at(R.lp[j])}",
+                      f"{i2}o{j} = (1.0 if {z} >= 0.0 else ez_) / (1.0 + ez_)",
+                      f"{i2}e_ = 0.0",
+                      f"{i2}e_ = e_ + {t} * ((-{z}) + lp_ if -{z} > 0.0 else lp_) "
+                      f"if {t} != 0.0 else e_",
+                      f"{i2}e_ = e_ + (1.0 - {t}) * ({z} + lp_ if {z} > 0.0 else lp_) "
+                      f"if {t} != 1.0 else e_",
+                      f"{i2}E += e_",
+                      f"{i2}ok_ = 0.0 if (o{j} >= 0.5) != ({t} >= 0.5) else ok_"]
+            return L + [f"{i2}{self.at(R.tot)} += E", f"{i2}{self.at(R.right)} += ok_"]
         L = [f"{ind}for q in range(c):", f"{ind}    E = 0.0"]
         i2 = ind + "    "
         for k, j in enumerate(self.outs):
             z = f"z{j}"
             L.append(f"{i2}{z} = {self.at(R.z[j])}")
             a = int(self.act[j])
-            if loss == BCE and a == SIGMOID:
-                L += [f"{i2}ez_ = math.exp(-abs({z}))",
-                      f"{i2}o{j} = (1.0 if {z} >= 0.0 else ez_) / (1.0 + ez_)",
-                      f"{i2}lp_ = math.log1p(ez_)",
-                      f"{i2}e_ = 0.0",
-                      f"{i2}if t{k} != 0.0:",
-                      f"{i2}    e_ += t{k} * ((-{z}) + lp_ if -{z} > 0.0 else lp_)",
-                      f"{i2}if t{k} != 1.0:",
-                      f"{i2}    e_ += (1.0 - t{k}) * ({z} + lp_ if {z} > 0.0 else lp_)"]
+            if a == IDENTITY:
+                L.append(f"{i2}o{j} = {z}")
             else:
-                if a == IDENTITY:
-                    L.append(f"{i2}o{j} = {z}")
-                elif a == RELU:
-                    L.append(f"{i2}o{j} = {z} if {z} > 0.0 else 0.0 * {z}")
-                else:
-                    L.append(f"{i2}o{j} = " + self.act_expr(a, z))
-                if loss == QUADRATIC:                    # neuron.output_terms' E
-                    L += [f"{i2}d_ = o{j} - t{k}", f"{i2}e_ = 0.5 * d_ * d_"]
-                elif loss != SOFTMAX_CE:
-                    L.append(f"{i2}e_, d_, g_ = output_terms(LOSS, {self.code[a]}, {z}, o{j}, "
-                             f"t{k}, True)")
+                L.append(f"{i2}o{j} = " + self.act_expr(a, z))
+            if loss == QUADRATIC:                        # neuron.output_terms' E
+                L += [f"{i2}d_ = o{j} - t{k}", f"{i2}e_ = 0.5 * d_ * d_"]
+            elif loss != SOFTMAX_CE:
+                L.append(f"{i2}e_, d_, g_ = output_terms(LOSS, {self.code[a]}, {z}, o{j}, "
+                         f"t{k}, True)")
             if loss != SOFTMAX_CE:
                 L.append(f"{i2}E += e_")
-        tk = {j: f"t{k}" for k, j in enumerate(self.outs)}
         if loss == SOFTMAX_CE:
             L += self.softmax_lines(i2, lambda j: f"o{j}", lambda j: tk[j], False)
-        L.append(f"{i2}tot[q] += E")
+        L.append(f"{i2}{self.at(R.tot)} += E")
         if len(self.outs) == 1 or loss == BCE:
-            L.append(f"{i2}ok_ = 1")
+            L.append(f"{i2}ok_ = 1.0")
             for j in self.outs:
-                L += [f"{i2}if (o{j} >= 0.5) != ({tk[j]} >= 0.5):", f"{i2}    ok_ = 0"]
-            L.append(f"{i2}right[q] += ok_")
+                L += [f"{i2}if (o{j} >= 0.5) != ({tk[j]} >= 0.5):", f"{i2}    ok_ = 0.0"]
+            L.append(f"{i2}{self.at(R.right)} += ok_")
         else:
             o0 = self.outs[0]
             L += [f"{i2}bo_ = 0", f"{i2}bv_ = o{o0}", f"{i2}bt_ = 0", f"{i2}tv_ = t0"]
             for k, j in enumerate(self.outs[1:], 1):
                 L += [f"{i2}if o{j} > bv_:", f"{i2}    bo_ = {k}", f"{i2}    bv_ = o{j}",
                       f"{i2}if t{k} > tv_:", f"{i2}    bt_ = {k}", f"{i2}    tv_ = t{k}"]
-            L += [f"{i2}if bo_ == bt_:", f"{i2}    right[q] += 1"]
+            L += [f"{i2}if bo_ == bt_:", f"{i2}    {self.at(R.right)} += 1.0"]
         return L
 
     def evaluate_fn(self):
-        """``_evaluate(Xe, Te, S, c, tot, right)``: sums of E and correct samples of the
-        chunk's networks over (Xe, Te)."""
+        """``_evaluate(Xe, Te, S, c)``: sums of E and correct samples (counted in float64:
+        exact) of the chunk's networks over (Xe, Te) into the tot and right rows."""
+        q = "q"
         L = ["@njit(cache=True, nogil=True, error_model=\"numpy\")",
-             "def _evaluate(Xe, Te, S, c, tot, right):",
-             f"    for q in range({self.C}):",
-             "        tot[q] = 0.0",
-             "        right[q] = 0",
+             "def _evaluate(Xe, Te, S, c):",
+             f"    for {q} in range({self.C}):",
+             f"        {self.at(self.R.tot)} = 0.0",
+             f"        {self.at(self.R.right)} = 0.0",
              "    for i in range(Xe.shape[0]):"]
         L += [f"        x{a} = Xe[i, {a}]" for a in range(self.n_in)]
         L += [f"        t{k} = Te[i, {k}]" for k in range(len(self.outs))]
@@ -350,8 +379,6 @@ class _Gen:
              f"    pm = np.empty(n * {C}, np.int64)",
              "    row = np.empty(n, np.int64)",
              f"    st = np.zeros(({C}, R.STATE_WORDS), np.uint64)",
-             f"    tot = np.zeros({C})",
-             f"    right = np.zeros({C}, np.int64)",
              f"    for q in range({C}):",
              "        k = k0 + (q if q < c else 0)      # lanes past c: copies, never active",
              f"        for e in range({m}):",
@@ -404,7 +431,7 @@ class _Gen:
         L += self.forward("                ", False, False)
         L += self.train_loss_loop("                ")
         L += self.backward("                ", penal)
-        L += ["        _evaluate(X, T, S, c, tot, right)",
+        L += ["        _evaluate(X, T, S, c)",
               "        for q in range(c):",
               "            k = k0 + q",
               "            if e_ >= 0 and stopped[k] >= 0:",
@@ -412,21 +439,21 @@ class _Gen:
               "                acc_tr[k, ep] = acc_tr[k, ep - 1]",
               "                sq[k, ep] = sq[k, ep - 1]",
               "            else:",
-              "                loss_tr[k, ep] = tot[q] / n",
-              "                acc_tr[k, ep] = right[q] / n",
+              f"                loss_tr[k, ep] = {self.at(R.tot)} / n",
+              f"                acc_tr[k, ep] = {self.at(R.right)} / n",
               "                s2 = 0.0"]
         L += [f"                s2 += {self.at(R.w[e])} * {self.at(R.w[e])}" for e in nb]
         L += ["                sq[k, ep] = s2",
               "        if Xt.shape[0] > 0:",
-              "            _evaluate(Xt, Tt, S, c, tot, right)",
+              "            _evaluate(Xt, Tt, S, c)",
               "            for q in range(c):",
               "                k = k0 + q",
               "                if e_ >= 0 and stopped[k] >= 0:",
               "                    loss_te[k, ep] = loss_te[k, ep - 1]",
               "                    acc_te[k, ep] = acc_te[k, ep - 1]",
               "                else:",
-              "                    loss_te[k, ep] = tot[q] / Xt.shape[0]",
-              "                    acc_te[k, ep] = right[q] / Xt.shape[0]",
+              f"                    loss_te[k, ep] = {self.at(R.tot)} / Xt.shape[0]",
+              f"                    acc_te[k, ep] = {self.at(R.right)} / Xt.shape[0]",
               "        if e_ >= 0:",
               "            for q in range(c):",
               "                k = k0 + q",
@@ -517,6 +544,16 @@ def loaded(net):
     return _keyed(net)[0] in _LOADED
 
 
+def _path(net):
+    return os.path.join(planner.cache_dir(), f"many_{_keyed(net)[0]}.py")
+
+
+def on_disk(net):
+    """Whether this machine's cache holds the generated source for ``net``'s shape (Numba's
+    machine code for it lies beside it once a call has run)."""
+    return os.path.exists(_path(net))
+
+
 def kernels(net):
     """The compiled generated module for ``net``'s topology, activations and loss
     (compiled once per machine, then loaded from Numba's cache): ``.train_chunk``,
@@ -525,7 +562,7 @@ def kernels(net):
     mod = _LOADED.get(key)
     if mod is not None:
         return mod
-    path = os.path.join(planner.cache_dir(), f"many_{key}.py")
+    path = _path(net)
     if not os.path.exists(path):
         tmp = f"{path}.{os.getpid()}.tmp"
         with open(tmp, "w") as f:
@@ -541,4 +578,4 @@ def kernels(net):
 
 
 __all__ = ["MAX_EDGES", "MIN_STEPS", "ENABLED", "chunk_for", "fits", "source", "kernels",
-           "loaded", "LEAKY_RELU"]
+           "loaded", "on_disk", "train_doc"]
