@@ -315,7 +315,7 @@ _BY_SHAPE = {}                           # shape signature -> (key, source)
 def _signature(net):
     """What the generated source depends on: topology, activations, loss, dtype and the
     names its comments and locals use (not the weights)."""
-    return (net.dtype.str, int(net.loss), int(net.n_inputs), net.src.tobytes(),
+    return (shape(net), net.dtype.str, int(net.loss), int(net.n_inputs), net.src.tobytes(),
             net.dst.tobytes(), net.act.tobytes(), net.output_idx.tobytes(),
             tuple(net.neuron_names))
 
@@ -324,12 +324,12 @@ def _keyed(net):
     """``(key, source)`` of ``net``'s generated kernels, made once per shape (a copy of a
     network, or a new one of the same shape, finds it; weights are not in the source)."""
     ks = _KEYS.get(net)
-    if ks is None:
+    if ks is None or ks[2] != shape(net):
         sig = _signature(net)
         ks = _BY_SHAPE.get(sig)
         if ks is None:
             text = source(net)
-            ks = _BY_SHAPE[sig] = (_key(text), text)
+            ks = _BY_SHAPE[sig] = (_key(text), text, sig[0])
         _KEYS[net] = ks
     return ks
 
@@ -378,7 +378,7 @@ def kernels(net):
     """The compiled generated module for ``net``'s topology, activations, loss and dtype
     (compiled once per machine, then loaded from Numba's cache): ``.sgd_epoch``,
     ``.evaluate``."""
-    key, text = _keyed(net)
+    key, text = _keyed(net)[:2]
     mod = _LOADED.get(key)
     if mod is not None:
         return mod
