@@ -42,7 +42,7 @@ MIN_STEPS = 1_000_000
 #: False: never generate (train_many runs the general many-networks kernel).
 ENABLED = True
 
-_VERSION = "6"
+_VERSION = "7"
 _LIBM = (SIGMOID, TANH)
 
 
@@ -186,8 +186,9 @@ class _Gen:
                 else:
                     o = f"o{s}" if s in local else self.at(R.o[s])
                     body.append(f"s{j} += {self.at(R.w[e])} * {o}")
-            body.append(f"{self.at(R.z[j])} = s{j}")
             a = int(self.act[j])
+            if not scalar_inputs or self.is_out[j] or a in _LIBM:    # else nothing reads it
+                body.append(f"{self.at(R.z[j])} = s{j}")
             if self.is_out[j] and defer_outputs:
                 continue
             if a in _LIBM:
