@@ -11,7 +11,7 @@ import neurosim as ns
 from neurosim.backends import cpu
 from neurosim.kernels import cpu as K
 from neurosim.kernels import planner
-from neurosim.kernels.shuffle import draw
+from neurosim.kernels.rng import draw
 from neurosim.training import loop
 from reference import random_dag, random_targets
 

@@ -9,7 +9,7 @@ of a 64-bit draw that NumPy's 32-bit draws use). The algorithms are NumPy's:
 ``SeedSequence`` (its hashmix / mix of 32-bit words, pool of 4, ``generate_state(4,
 uint64)``), PCG64's seeding and XSL-RR output, ``random_interval`` (masked rejection,
 32-bit draws below 2**32) and ``Generator.shuffle``'s Fisher-Yates from the last element.
-tests/test_rng.py holds them to NumPy itself.
+tests/test_plan_many.py and tests/test_train_fast.py hold them to NumPy itself.
 """
 import numpy as np
 from llvmlite import ir
@@ -244,3 +244,32 @@ def shuffle_row(st, r, out, n):
         out[i] = out[j]
         out[j] = a
     st[r, 0], st[r, 1], st[r, 4], st[r, 5] = sh, sl, has, u
+
+
+@njit(cache=True, nogil=True)
+def _draw_rows(st, out):
+    for k in range(out.shape[0]):
+        shuffle_row(st, 0, out[k], out.shape[1])
+
+
+def draw(rng, n, k):
+    """``np.stack([rng.permutation(n) for _ in range(k)])`` (int64, shape (k, n)), the same
+    orders and the same state of ``rng`` afterwards, drawn in compiled code; NumPy itself
+    draws them unless ``rng`` runs on PCG64 and 1 < n < 2**32."""
+    out = np.empty((k, n), np.int64)
+    bg = rng.bit_generator
+    s = bg.state
+    if s.get("bit_generator") != "PCG64" or not 1 < n <= 0xFFFFFFFF or k == 0:
+        for r in range(k):
+            out[r] = rng.permutation(n)
+        return out
+    m64 = (1 << 64) - 1
+    a, c = s["state"]["state"], s["state"]["inc"]
+    st = np.array([[a >> 64, a & m64, c >> 64, c & m64, s["has_uint32"], s["uinteger"]]],
+                  dtype=np.uint64)
+    _draw_rows(st, out)
+    h = [int(x) for x in st[0]]
+    bg.state = {"bit_generator": "PCG64",
+                "state": {"state": (h[0] << 64) | h[1], "inc": (h[2] << 64) | h[3]},
+                "has_uint32": h[4], "uinteger": h[5]}
+    return out

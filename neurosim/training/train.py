@@ -152,7 +152,7 @@ def train(net, X, y, *, lr=0.05, epochs=10, batch_size=1, shuffle=True, seed=0,
 def _orders(rng, n, epochs, shuffle):
     """Each epoch's sample order, as ``rng.permutation(n)`` draws them one epoch after the
     other (drawn by the compiled copy of NumPy's shuffle, a block of epochs at a time)."""
-    from ..kernels.shuffle import draw
+    from ..kernels.rng import draw
     if not shuffle:
         order = np.arange(n)
         for _ in range(epochs):
