@@ -92,7 +92,7 @@ def test_ctrl_c_is_seen_within_a_second_in_a_long_epoch():
             "ns.train(net, X[:2], y[:2], epochs=1)\n"              # compile first
             "print('ready', flush=True)\n"
             "try:\n"
-            "    ns.train(net, X, y, epochs=1)\n"
+            "    ns.train(net, X, y, epochs=4)\n"          # seconds: not done before Ctrl-C
             "    print('finished')\n"
             "except KeyboardInterrupt:\n"
             "    print('interrupted', flush=True)\n")
