@@ -41,13 +41,13 @@ MIN_LOOP_EDGE_STEPS = 5e9
 #: False: never generate kernels (every network runs the general kernels).
 ENABLED = True
 
-_VERSION = "4"                     # bump when the generated code's shape changes
+_VERSION = "5"                     # bump when the generated code's shape changes
 
 
 _OURS = {"X", "T", "perm", "lr", "skip_zero", "w", "total", "updates", "want_E", "s", "i",
          "E", "mx", "decay", "se", "lse", "s_", "d_", "e_", "g_", "st_", "F", "LOSS", "BCE", "np",
          "math", "njit", "activate", "derivative", "output_terms", "right", "ok_", "bo_", "bv_",
-         "bt_", "tv_", "ex_", "t_", "l_", "W", "loss_out", "right_out", "r", "evaluate"}
+         "bt_", "tv_", "ex_", "t_", "l_", "p_", "W", "loss_out", "right_out", "r", "evaluate"}
 
 
 def _names(net):
@@ -183,6 +183,8 @@ def _sgd(net, names, code_name, penal, running=False):
     L = ["@njit(cache=True, nogil=True, error_model=\"numpy\")"] + head + [
          "    total = 0.0",
          "    updates = 0",
+         *([f"    p_ = np.zeros({max(1, len(penalised))}, F)   # the penalty's shares"]
+           if penal else []),
          *(["    right = 0", "    want_E = True"] if running else
            ["    want_E = skip_zero or LOSS != BCE"]),
          "    for s in range(perm.shape[0]):",
@@ -194,10 +196,12 @@ def _sgd(net, names, code_name, penal, running=False):
           "        if skip_zero and E == 0.0:",
           "            continue"]
     if penal:
-        L.append("        # the penalty's share of each non-bias weight's step, from w before it")
-        for e in penalised:
-            ln = f"        p{e}_ = decay * w[{e}]"
-            L.append(ln + " " * max(1, 30 - len(ln)) + f"# η·λ·{edge[e]}")
+        L += ["        # the penalty's share of each non-bias weight's step, from w before it",
+              "        # (decay 0: none at all, the bits of sgd_epoch)",
+              "        if decay != 0.0:"]
+        for k, e in enumerate(penalised):
+            ln = f"            p_[{k}] = decay * w[{e}]"
+            L.append(ln + " " * max(1, 34 - len(ln)) + f"# η·λ·{edge[e]}")
     L += ["        # backward: deltas flow left from the last neuron to the first; each weight",
           "        # changes right after its term of the delta is taken (pre-update weights)"]
     for j in range(n_in + 1, n):
@@ -220,8 +224,9 @@ def _sgd(net, names, code_name, penal, running=False):
             L.append(ln + " " * max(1, 32 - len(ln)) + f"# {edge[e]} -= η·{names[sj]}o·"
                      f"{names[j]}g")
     if penal:
-        L.append("        # then the penalty: AC <- (AC - η·Ao·Cg) - η·λ·AC")
-        L += [f"        w[{e}] -= p{e}_" for e in penalised]
+        L += ["        # then the penalty: AC <- (AC - η·Ao·Cg) - η·λ·AC",
+              "        if decay != 0.0:"]
+        L += [f"            w[{e}] -= p_[{k}]" for k, e in enumerate(penalised)]
     return L + ["        updates += 1",
                 "    return total, updates, right" if running else "    return total, updates"]
 
@@ -232,7 +237,9 @@ def source(net):
     * ``sgd_epoch(X, T, perm, lr, skip_zero, w) -> (sum of E, updates)``, the contract of
       ``kernels.cpu.train_epoch`` with ``batch_size=1``;
     * ``sgd_epoch_l2(X, T, perm, lr, decay, skip_zero, w)``, the same with the L2 penalty
-      (``decay = lr * l2``; Numba compiles it only when a penalised run first calls it);
+      (``decay = lr * l2``; with ``decay == 0`` exactly ``sgd_epoch`` at its speed, so
+      ``train`` runs this one whatever l2 is and l2 = 0 and l2 > 0 share one compilation;
+      Numba compiles each function only when it is first called);
     * ``sgd_running``, ``sgd_running_l2``: the two with ``cpu.running_epoch``'s contract
       (the error always summed, and the samples classified right before their step
       counted: ``(sum of E, updates, right)``);
@@ -567,12 +574,14 @@ def _loops_sgd(net, code_name, penal, running):
     L += ["        total += E", "        if skip_zero and E == 0.0:", "            continue"]
     if penal:
         L += ["        # the penalty's share of each non-bias weight's step, from w before it",
-              f"        for e in range({net.n_edges}):",
-              "            p[e] = 0.0 if NOT_PENALISED[e] else decay * w[e]"]
+              "        if decay != 0.0:",
+              f"            for e in range({net.n_edges}):",
+              "                p[e] = 0.0 if NOT_PENALISED[e] else decay * w[e]"]
     L += _loops_backward(net, code_name, 8)
     if penal:
-        L += ["        # then the penalty: AC <- (AC - η·Ao·Cg) - η·λ·AC",
-              f"        for e in range({net.n_edges}):", "            w[e] -= p[e]"]
+        L += ["        # then the penalty: AC <- (AC - η·Ao·Cg) - η·λ·AC (decay 0: none at all)",
+              "        if decay != 0.0:",
+              f"            for e in range({net.n_edges}):", "                w[e] -= p[e]"]
     return L + ["        updates += 1",
                 "    return total, updates, right" if running else "    return total, updates"]
 
