@@ -34,6 +34,11 @@ MIN_STEPS = 20_000
 #: dense block with literal trip counts and offsets (docs/kernels.md, "The planner").
 MAX_LOOP_EDGES = 16_384
 
+#: ... and with at most this many literal loops (runs summed over the dense blocks): a
+#: sparse net, whose neurons each have their own scattered runs, would be thousands of
+#: loops of a few iterations -- a source of 10^5 lines that compiles for minutes.
+MAX_LOOP_RUNS = 256
+
 #: A loop-shape kernel is generated (or loaded) only for a training call of at least this
 #: many edge steps (edges x epochs x samples), or when this process already has it.
 MIN_LOOP_EDGE_STEPS = 5e9
@@ -288,12 +293,22 @@ def _rows_lines():
             "        loss_out[r], right_out[r] = evaluate(X, T, W[r], 0.0, 0)"]
 
 
+_SHAPES = weakref.WeakKeyDictionary()    # Network -> "loops" or "none" (its blocks counted)
+
+
 def shape(net):
     """``"unrolled"`` (every edge written out) up to :data:`MAX_EDGES` edges, ``"loops"``
-    (one literal loop per dense block) above, ``None`` past :data:`MAX_LOOP_EDGES`."""
+    (one literal loop per dense block) above, ``None`` past :data:`MAX_LOOP_EDGES` edges
+    or :data:`MAX_LOOP_RUNS` loops (the general kernels run)."""
     if net.n_edges <= MAX_EDGES:
         return "unrolled"
-    return "loops" if net.n_edges <= MAX_LOOP_EDGES else None
+    if net.n_edges > MAX_LOOP_EDGES:
+        return None
+    cached = _SHAPES.get(net)
+    if cached is None:
+        loops = sum(len(b[2]) for b in _blocks(net))
+        cached = _SHAPES[net] = "loops" if loops <= MAX_LOOP_RUNS else "none"
+    return None if cached == "none" else cached
 
 
 def fits(net, steps=None):
