@@ -210,6 +210,13 @@ def test_a_deep_net_above_max_edges_gets_the_loop_shape_when_the_call_is_long():
         assert cpu.Trainer(net, X, T, epochs=few).planned is None
     assert cpu.Trainer(net, X, T, epochs=few + 2).planned is not None
     _all_kernels_agree(net, X, T, np.random.default_rng(1).permutation(32))
+    sparse = ns.Network.from_edges(
+        [(f"x{i % 2}", f"h{i}") for i in range(200)] + [(f"h{i}", "y") for i in range(200)]
+        + [(f"h{i}", f"h{i + 2}") for i in range(0, 198, 3)], inputs=["x0", "x1"],
+        outputs=["y"])                       # every neuron its own runs: too many loops
+    assert planner.MAX_EDGES < sparse.n_edges and planner.shape(sparse) is None
+    wide = ns.Network.layered([2, 64, 64, 1])            # rows of 65: the general kernel
+    assert planner.shape(wide) is None
     huge = ns.Network.layered([2, 128, 128, 1])
     assert huge.n_edges > planner.MAX_LOOP_EDGES and planner.shape(huge) is None
     assert not planner.fits(huge)

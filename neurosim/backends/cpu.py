@@ -156,12 +156,17 @@ class Trainer:
         self.epochs_done = 0
         self.planned = None
         if watch is None:
-            self.kernel, self.watch = (K.running_epoch if running else K.train_epoch), None
+            self.watch = None
+            if self.batch == 1:           # one body compiled: the per-sample or minibatch one
+                self.kernel = K.sgd_running if running else K.sgd_epoch
+            else:
+                self.kernel = K.minibatch_running if running else K.minibatch_epoch
             self.rec = no_record(net)
             if self.batch == 1 and planner.fits(net, steps=epochs * X.shape[0]):
                 mod = planner.kernels(net)
-                name = ("sgd_running" if running else "sgd_epoch") + ("_l2" if self.l2 else "")
-                self.planned = getattr(mod, name)
+                # the penalised twin whatever l2 is (decay 0 skips the penalty: the bits
+                # and the speed of sgd_epoch), so l2 = 0 and l2 > 0 share one compilation
+                self.planned = mod.sgd_running_l2 if running else mod.sgd_epoch_l2
         else:
             if running:
                 raise ValueError("a running loss is not recorded: record= needs the "
@@ -182,9 +187,10 @@ class Trainer:
     def _run(self, perm, lr, decay, skip_zero, rec):
         net = self.net
         if self.planned is not None:
-            if self.l2 == 0:
-                return self.planned(self.X, self.T, perm, lr, skip_zero, net.weights)
             return self.planned(self.X, self.T, perm, lr, decay, skip_zero, net.weights)
+        if self.batch == 1 and self.watch is None:
+            return self.kernel(self.X, self.T, perm, lr, decay, skip_zero, net.loss, net.topo,
+                               net.weights, self.S, rec)
         return self.kernel(self.X, self.T, perm, lr, decay, self.batch, skip_zero, net.loss,
                            net.topo, net.weights, self.S, self.grad, rec)
 

@@ -543,6 +543,36 @@ def train_epoch(X, T, perm, lr, decay, batch, skip_zero, loss, topo, w, S, grad,
 
 
 @njit(cache=True, error_model="numpy", nogil=True)
+def sgd_epoch(X, T, perm, lr, decay, skip_zero, loss, topo, w, S, rec):
+    """:func:`train_epoch` with ``batch == 1`` alone (what ``train`` runs per sample):
+    compiled without the minibatch body, so a per-sample run pays for one body's
+    compilation (about 9 s of the 15 s with an empty cache)."""
+    r = _sgd_body(X, T, perm, lr, decay, skip_zero, loss, topo, w, S, rec, False)
+    return r[0], r[1]
+
+
+@njit(cache=True, error_model="numpy", nogil=True)
+def minibatch_epoch(X, T, perm, lr, decay, batch, skip_zero, loss, topo, w, S, grad, rec):
+    """:func:`train_epoch` with ``batch > 1`` alone."""
+    r = _minibatch_body(X, T, perm, lr, decay, batch, skip_zero, loss, topo, w, S, grad, rec,
+                        False)
+    return r[0], r[1]
+
+
+@njit(cache=True, error_model="numpy", nogil=True)
+def sgd_running(X, T, perm, lr, decay, skip_zero, loss, topo, w, S, rec):
+    """:func:`running_epoch` with ``batch == 1`` alone."""
+    return _sgd_body(X, T, perm, lr, decay, skip_zero, loss, topo, w, S, rec, False, True)
+
+
+@njit(cache=True, error_model="numpy", nogil=True)
+def minibatch_running(X, T, perm, lr, decay, batch, skip_zero, loss, topo, w, S, grad, rec):
+    """:func:`running_epoch` with ``batch > 1`` alone."""
+    return _minibatch_body(X, T, perm, lr, decay, batch, skip_zero, loss, topo, w, S, grad,
+                           rec, False, True)
+
+
+@njit(cache=True, error_model="numpy", nogil=True)
 def running_epoch(X, T, perm, lr, decay, batch, skip_zero, loss, topo, w, S, grad, rec):
     """:func:`train_epoch` that always sums the error (bce included) and also counts the
     samples classified right before their step: (sum of E, updates, right), the epoch's

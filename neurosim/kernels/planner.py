@@ -34,6 +34,17 @@ MIN_STEPS = 20_000
 #: dense block with literal trip counts and offsets (docs/kernels.md, "The planner").
 MAX_LOOP_EDGES = 16_384
 
+#: ... and with at most this many literal loops (runs summed over the dense blocks): a
+#: sparse net, whose neurons each have their own scattered runs, would be thousands of
+#: loops of a few iterations -- a source of 10^5 lines that compiles for minutes.
+MAX_LOOP_RUNS = 256
+
+#: ... and whose longest row (a neuron's incoming edges) has at most this many edges: the
+#: loop shape wins where rows are short (deep 2+8x16+1, rows of 17: 1.3-1.4x the dense
+#: loop, 2.3-2.5x the general kernel); on 2-64-64-1 (rows of 65) it measured 0.83-1.0x the
+#: general kernel, whose four-row groups vectorise the long rows as well.
+MAX_LOOP_ROW = 32
+
 #: A loop-shape kernel is generated (or loaded) only for a training call of at least this
 #: many edge steps (edges x epochs x samples), or when this process already has it.
 MIN_LOOP_EDGE_STEPS = 5e9
@@ -41,13 +52,13 @@ MIN_LOOP_EDGE_STEPS = 5e9
 #: False: never generate kernels (every network runs the general kernels).
 ENABLED = True
 
-_VERSION = "4"                     # bump when the generated code's shape changes
+_VERSION = "5"                     # bump when the generated code's shape changes
 
 
 _OURS = {"X", "T", "perm", "lr", "skip_zero", "w", "total", "updates", "want_E", "s", "i",
          "E", "mx", "decay", "se", "lse", "s_", "d_", "e_", "g_", "st_", "F", "LOSS", "BCE", "np",
          "math", "njit", "activate", "derivative", "output_terms", "right", "ok_", "bo_", "bv_",
-         "bt_", "tv_", "ex_", "t_", "l_", "W", "loss_out", "right_out", "r", "evaluate"}
+         "bt_", "tv_", "ex_", "t_", "l_", "p_", "W", "loss_out", "right_out", "r", "evaluate"}
 
 
 def _names(net):
@@ -183,6 +194,8 @@ def _sgd(net, names, code_name, penal, running=False):
     L = ["@njit(cache=True, nogil=True, error_model=\"numpy\")"] + head + [
          "    total = 0.0",
          "    updates = 0",
+         *([f"    p_ = np.zeros({max(1, len(penalised))}, F)   # the penalty's shares"]
+           if penal else []),
          *(["    right = 0", "    want_E = True"] if running else
            ["    want_E = skip_zero or LOSS != BCE"]),
          "    for s in range(perm.shape[0]):",
@@ -194,10 +207,12 @@ def _sgd(net, names, code_name, penal, running=False):
           "        if skip_zero and E == 0.0:",
           "            continue"]
     if penal:
-        L.append("        # the penalty's share of each non-bias weight's step, from w before it")
-        for e in penalised:
-            ln = f"        p{e}_ = decay * w[{e}]"
-            L.append(ln + " " * max(1, 30 - len(ln)) + f"# η·λ·{edge[e]}")
+        L += ["        # the penalty's share of each non-bias weight's step, from w before it",
+              "        # (decay 0: none at all, the bits of sgd_epoch)",
+              "        if decay != 0.0:"]
+        for k, e in enumerate(penalised):
+            ln = f"            p_[{k}] = decay * w[{e}]"
+            L.append(ln + " " * max(1, 34 - len(ln)) + f"# η·λ·{edge[e]}")
     L += ["        # backward: deltas flow left from the last neuron to the first; each weight",
           "        # changes right after its term of the delta is taken (pre-update weights)"]
     for j in range(n_in + 1, n):
@@ -220,8 +235,9 @@ def _sgd(net, names, code_name, penal, running=False):
             L.append(ln + " " * max(1, 32 - len(ln)) + f"# {edge[e]} -= η·{names[sj]}o·"
                      f"{names[j]}g")
     if penal:
-        L.append("        # then the penalty: AC <- (AC - η·Ao·Cg) - η·λ·AC")
-        L += [f"        w[{e}] -= p{e}_" for e in penalised]
+        L += ["        # then the penalty: AC <- (AC - η·Ao·Cg) - η·λ·AC",
+              "        if decay != 0.0:"]
+        L += [f"            w[{e}] -= p_[{k}]" for k, e in enumerate(penalised)]
     return L + ["        updates += 1",
                 "    return total, updates, right" if running else "    return total, updates"]
 
@@ -232,7 +248,9 @@ def source(net):
     * ``sgd_epoch(X, T, perm, lr, skip_zero, w) -> (sum of E, updates)``, the contract of
       ``kernels.cpu.train_epoch`` with ``batch_size=1``;
     * ``sgd_epoch_l2(X, T, perm, lr, decay, skip_zero, w)``, the same with the L2 penalty
-      (``decay = lr * l2``; Numba compiles it only when a penalised run first calls it);
+      (``decay = lr * l2``; with ``decay == 0`` exactly ``sgd_epoch`` at its speed, so
+      ``train`` runs this one whatever l2 is and l2 = 0 and l2 > 0 share one compilation;
+      Numba compiles each function only when it is first called);
     * ``sgd_running``, ``sgd_running_l2``: the two with ``cpu.running_epoch``'s contract
       (the error always summed, and the samples classified right before their step
       counted: ``(sum of E, updates, right)``);
@@ -281,12 +299,26 @@ def _rows_lines():
             "        loss_out[r], right_out[r] = evaluate(X, T, W[r], 0.0, 0)"]
 
 
+_SHAPES = weakref.WeakKeyDictionary()    # Network -> "loops" or "none" (its blocks counted)
+
+
 def shape(net):
     """``"unrolled"`` (every edge written out) up to :data:`MAX_EDGES` edges, ``"loops"``
-    (one literal loop per dense block) above, ``None`` past :data:`MAX_LOOP_EDGES`."""
+    (one literal loop per dense block) above, ``None`` past :data:`MAX_LOOP_EDGES` edges
+    or :data:`MAX_LOOP_RUNS` loops or rows of more than :data:`MAX_LOOP_ROW` edges (the
+    general kernels run)."""
     if net.n_edges <= MAX_EDGES:
         return "unrolled"
-    return "loops" if net.n_edges <= MAX_LOOP_EDGES else None
+    if net.n_edges > MAX_LOOP_EDGES:
+        return None
+    cached = _SHAPES.get(net)
+    if cached is None:
+        blocks = _blocks(net)
+        loops = sum(len(b[2]) for b in blocks)
+        row = max(b[4] for b in blocks)
+        ok = loops <= MAX_LOOP_RUNS and row <= MAX_LOOP_ROW
+        cached = _SHAPES[net] = "loops" if ok else "none"
+    return None if cached == "none" else cached
 
 
 def fits(net, steps=None):
@@ -567,12 +599,14 @@ def _loops_sgd(net, code_name, penal, running):
     L += ["        total += E", "        if skip_zero and E == 0.0:", "            continue"]
     if penal:
         L += ["        # the penalty's share of each non-bias weight's step, from w before it",
-              f"        for e in range({net.n_edges}):",
-              "            p[e] = 0.0 if NOT_PENALISED[e] else decay * w[e]"]
+              "        if decay != 0.0:",
+              f"            for e in range({net.n_edges}):",
+              "                p[e] = 0.0 if NOT_PENALISED[e] else decay * w[e]"]
     L += _loops_backward(net, code_name, 8)
     if penal:
-        L += ["        # then the penalty: AC <- (AC - η·Ao·Cg) - η·λ·AC",
-              f"        for e in range({net.n_edges}):", "            w[e] -= p[e]"]
+        L += ["        # then the penalty: AC <- (AC - η·Ao·Cg) - η·λ·AC (decay 0: none at all)",
+              "        if decay != 0.0:",
+              f"            for e in range({net.n_edges}):", "                w[e] -= p[e]"]
     return L + ["        updates += 1",
                 "    return total, updates, right" if running else "    return total, updates"]
 

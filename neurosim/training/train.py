@@ -285,5 +285,7 @@ def prepare(net, X, y, *, epochs=10, batch_size=1, record=None, X_test=None, y_t
     tr = cpu.Trainer(c, Xa, T, batch_size, epochs=epochs, l2=l2,
                      watch=None if names is None else [c.neuron(nm) for nm in names])
     tr.epoch(np.arange(min(2, Xa.shape[0])), 1e-3)
+    if names is None:
+        tr.evaluate_rows(c.weights[None], Xa[:2], T[:2])    # train's batched evaluation
     cpu.evaluate(c, Xa[:2], T[:2])
     return time.perf_counter() - t0
