@@ -271,3 +271,27 @@ def test_chunk_size_and_the_generated_source():
     assert "for q in range(8):" in text
     assert text.count("math.log1p") == 1          # bce's softplus terms share one log1p
     compile(text, "generated", "exec")
+
+
+def test_warm_up_compiles_the_kernel_the_real_call_runs(monkeypatch):
+    """prepare(many=True) warms up the kernel the sweep will choose: for the demo's seed
+    sweep (50 chapter nets, 21 epochs, 1,536 samples) the generated one, not the general
+    one that its two-sample rehearsal alone would pick (it used to compile both)."""
+    from neurosim.training import prepare
+    seen = []
+
+    class Spy:
+        def __init__(self, net, X, T, W0, lrs, batch, sets, **kw):
+            seen.append((kw["planned"], X.shape[0], len(sets)))
+
+    monkeypatch.setattr(cpu, "ManyTrainer", Spy)
+    d = ns.datasets.moons()
+    net = ns.presets.moons_net()
+    prepare(net, d.X_train, d.y_train, epochs=21, many=True, networks=50,
+            X_test=d.X_test, y_test=d.y_test)
+    assert seen == [(plan_many.fits(net, steps=50 * 21 * len(d.X_train)), 2, 2)]
+    assert seen[0][0] is True
+    prepare(net, d.X_train, d.y_train, epochs=21, many=True, networks=50, batch_size=8)
+    assert seen[1][0] is False                     # minibatches: the general kernel
+    with pytest.raises(ValueError):
+        prepare(net, d.X_train, d.y_train, many=True, networks=0)

@@ -98,7 +98,8 @@ def run(args):
     print(f"{len(args.lr)} learning rates × {len(seeds)} seeds × {args.epochs} epochs = "
           f"{len(args.lr) * len(seeds)} runs", flush=True)
     progress.warm_up(prepare, net, d.X_train, ytr, batch_size=args.batch_size, many=True,
-                     l2=args.l2, enabled=args.progress, **test)
+                     l2=args.l2, epochs=args.epochs, networks=len(args.lr) * len(seeds),
+                     enabled=args.progress, **test)
     df = sweeps.sweep(build, d.X_train, ytr, lrs=args.lr, seeds=seeds, epochs=args.epochs,
                       batch_size=args.batch_size, n_jobs=args.jobs, progress=args.progress,
                       topology_name=name, l2=args.l2, **test)

@@ -257,13 +257,17 @@ def record_names(net, record, epochs, n_samples):
 
 
 def prepare(net, X, y, *, epochs=10, batch_size=1, record=None, X_test=None, y_test=None,
-            many=False, l2=0.0):
+            many=False, l2=0.0, networks=2):
     """Compile (or load from Numba's on-disk cache) the CPU kernels that
     ``train(net, X, y, epochs=epochs, batch_size=..., record=..., X_test=..., y_test=...,
     l2=...)``
     -- or, with ``many=True``, ``train_many`` / ``sweep`` on networks like ``net`` -- will
     run, without training anything (``net`` is not changed); returns the seconds it took.
-    Use it to pay the first run's compilation before a progress bar starts."""
+    Use it to pay the first run's compilation before a progress bar starts.
+
+    With ``many=True``, ``networks`` is how many networks the real call trains: with the
+    real ``epochs`` and sample count it picks the kernel that call will run (the one
+    generated for the topology, or the general one), so that only that one compiles."""
     import time
     from ..backends import cpu
     t0 = time.perf_counter()
@@ -273,12 +277,20 @@ def prepare(net, X, y, *, epochs=10, batch_size=1, record=None, X_test=None, y_t
     batch_size = check_int(batch_size, "batch_size", 1)
     l2 = check_l2(l2, net.dtype)
     if many:
-        from .many import train_many
-        nets = [net.copy(), net.copy()]
+        from ..kernels import plan_many
+        networks = check_int(networks, "networks", 1)
+        planned = batch_size == 1 and plan_many.fits(
+            net, steps=networks * max(1, epochs) * Xa.shape[0])
+        n = min(2, Xa.shape[0])
+        sets = [(Xa[:n], T[:n])]
+        if X_test is not None:
+            Xt, Tt = as_test_set(net, X_test, y_test)
+            sets.append((Xt[:n], Tt[:n]))
+        W0 = np.repeat(net.weights[None], 2, axis=0)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            train_many(nets, Xa[:2], T[:2], lr=1e-3, epochs=1, batch_size=batch_size, l2=l2,
-                       **({} if X_test is None else dict(X_test=X_test, y_test=y_test)))
+            cpu.ManyTrainer(net, Xa[:n], T[:n], W0, np.full(2, 1e-3, net.dtype), batch_size,
+                            sets, epochs=1, l2=np.full(2, l2), planned=planned)
         return time.perf_counter() - t0
     c = net.copy()
     names = None if record is None else record_names(c, record, 1, 2)
