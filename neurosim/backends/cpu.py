@@ -260,6 +260,13 @@ class Trainer:
 
 # ---------------------------------------------------------------------------------------
 # many networks at once (neurosim.train_many(..., device="cpu"))
+def many_planned(net, k, epochs, n, batch_size):
+    """Whether :class:`ManyTrainer` runs the kernel generated for ``net``'s topology on a
+    call of ``k`` networks, ``epochs`` epochs of ``n`` samples and this batch size."""
+    from ..kernels import plan_many
+    return batch_size == 1 and plan_many.fits(net, steps=k * max(1, epochs) * n)
+
+
 class ManyTrainer:
     """``k`` networks of one topology, weights ``W[edge, net]`` (networks innermost).
 
@@ -287,8 +294,7 @@ class ManyTrainer:
         self.batch = int(batch_size)
         self.threads = threads or os.cpu_count() or 1
         if planned is None:
-            planned = (self.batch == 1
-                       and plan_many.fits(net, steps=k * max(1, epochs) * X.shape[0]))
+            planned = many_planned(net, k, epochs, X.shape[0], self.batch)
         self.mod = plan_many.kernels(net) if planned else None
         self.planned = self.mod is not None
         self.chunk = (self.mod.C if self.planned

@@ -277,10 +277,8 @@ def prepare(net, X, y, *, epochs=10, batch_size=1, record=None, X_test=None, y_t
     batch_size = check_int(batch_size, "batch_size", 1)
     l2 = check_l2(l2, net.dtype)
     if many:
-        from ..kernels import plan_many
         networks = check_int(networks, "networks", 1)
-        planned = batch_size == 1 and plan_many.fits(
-            net, steps=networks * max(1, epochs) * Xa.shape[0])
+        planned = cpu.many_planned(net, networks, epochs, Xa.shape[0], batch_size)
         n = min(2, Xa.shape[0])
         sets = [(Xa[:n], T[:n])]
         if X_test is not None:
