@@ -639,8 +639,8 @@ def run_demo(out="neurosim-demo", *, runs=BOOK_RUNS, loss="bce", seed=presets.MO
     from .training import prepare
     for many in (False, True) if sweep else (False,):
         warm_up(prepare, net0, d.X_train, d.y_train, X_test=d.X_test, y_test=d.y_test,
-                epochs=max(ep for _, ep in runs), many=many, enabled=progress,
-                **({"networks": len(seeds)} if many else {}))
+                epochs=max(ep for _, ep in runs), many=many, networks=len(seeds),
+                enabled=progress)
     done = []
     for lr, epochs in runs:
         net = net0.copy()
